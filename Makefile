@@ -1,0 +1,54 @@
+# Two commands for a fresh machine:
+#   make run   - create .venv, install the app's pinned requirements, start the dashboard
+#   make test  - create .venv, install the dev requirements, lint and run every test
+# `make test TORCH=1` also installs torch==2.13.0 (CPU) so the live PyTorch oracle tests run
+# in addition to the committed golden files.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+TORCH  ?= 0
+
+.PHONY: run test lint format bench golden clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.app-stamp: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-stamp: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.app-stamp
+
+run: $(VENV)/.app-stamp
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+test: $(VENV)/.dev-stamp
+ifeq ($(TORCH),1)
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
+endif
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-stamp
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.dev-stamp
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: $(VENV)/.dev-stamp
+	$(BIN)/python -m benchmarks
+
+golden: $(VENV)/.dev-stamp
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
+	$(BIN)/python tests/golden/make_golden.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

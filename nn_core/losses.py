@@ -1,0 +1,74 @@
+"""Output heads: the loss on raw network outputs (logits) and its gradient, fused and stable.
+
+======================  ==========================================  ===========================
+task                    loss (mean over the batch of N rows)        ∂L/∂z
+======================  ==========================================  ===========================
+regression              MSE: mean over all elements of (z − y)²     2(z − y) / z.size
+binary                  BCE from logit: max(z,0) − zy + log(1+e^−|z|)  (σ(z) − y) / N
+multiclass              softmax CE: logsumexp(z) − z_y              (softmax(z) − onehot(y)) / N
+======================  ==========================================  ===========================
+
+Targets: regression y (N, k) float; binary y (N, 1) in {0, 1}; multiclass y (N,) integer labels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+Array = np.ndarray
+
+TASKS = ("regression", "binary", "multiclass")
+
+
+def loss_and_grad(task: str, z: Array, y: Array) -> tuple[float, Array]:
+    """Return the mean loss and ∂L/∂z (same shape as z)."""
+    n = z.shape[0]
+    if task == "binary":
+        loss = np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))))
+        return float(loss), (expit(z) - y) / n
+    if task == "multiclass":
+        zmax = z.max(axis=1, keepdims=True)
+        e = np.exp(z - zmax)
+        s = e.sum(axis=1, keepdims=True)
+        rows = np.arange(n)
+        loss = np.mean(np.log(s[:, 0]) + zmax[:, 0] - z[rows, y])
+        grad = e / s
+        grad[rows, y] -= 1.0
+        grad /= n
+        return float(loss), grad
+    diff = z - y
+    return float(np.mean(diff * diff)), (2.0 / diff.size) * diff
+
+
+def loss(task: str, z: Array, y: Array) -> float:
+    """The mean loss alone (no gradient)."""
+    if task == "binary":
+        return float(np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))))
+    if task == "multiclass":
+        zmax = z.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
+        return float(np.mean(lse - z[np.arange(z.shape[0]), y]))
+    diff = z - y
+    return float(np.mean(diff * diff))
+
+
+def score(task: str, z: Array, y: Array) -> float:
+    """Accuracy for classification, R² (coefficient of determination) for regression."""
+    if task == "binary":
+        return float(np.mean((z[:, 0] > 0) == (y[:, 0] > 0.5)))
+    if task == "multiclass":
+        return float(np.mean(np.argmax(z, axis=1) == y))
+    ss_res = float(np.sum((y - z) ** 2))
+    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
+    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+
+
+def predict_proba(task: str, z: Array) -> Array:
+    """Class probabilities (binary: P(y=1) as (N,), multiclass: (N, K)); regression: z."""
+    if task == "binary":
+        return expit(z[:, 0])
+    if task == "multiclass":
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    return z
