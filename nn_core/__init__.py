@@ -1,0 +1,24 @@
+"""nn_core: a pure-NumPy MLP engine that trains one network under many optimizers, side by side.
+
+    from nn_core import ExperimentConfig, run_comparison
+    results = run_comparison(ExperimentConfig.preset("default"))
+    results.curves, results.gradients, results.histograms, results.summary
+    results.to_csv("out/")
+
+The package imports neither streamlit nor plotly and keeps no global mutable state.
+"""
+
+from .config import ConfigError, ExperimentConfig, RunConfig
+from .presets import PRESETS
+from .results import Results
+from .training import Progress, run_comparison
+
+__all__ = [
+    "PRESETS",
+    "ConfigError",
+    "ExperimentConfig",
+    "Progress",
+    "Results",
+    "RunConfig",
+    "run_comparison",
+]

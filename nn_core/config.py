@@ -1,0 +1,341 @@
+"""Experiment configuration: a frozen, JSON-serialisable description of one comparison.
+
+A comparison trains the same network on the same data under several *runs* (an optimizer with
+its hyperparameters and a batch size), each repeated over several seeds. The JSON document:
+
+.. code-block:: json
+
+    {"dataset":  {"name": "moons", "n_samples": 400, "noise": 0.2, "val_fraction": 0.2},
+     "network":  {"hidden_layers": [16, 16], "activation": "tanh",
+                  "initializer": "xavier_uniform"},
+     "training": {"epochs": 50, "seeds": 1},
+     "runs": [{"label": "Adam", "optimizer": "adam", "batch_size": 32, "lr": 0.01}]}
+
+Every key is checked: unknown keys, unknown names and out-of-range values raise
+:class:`ConfigError`, whose message names the key path and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import optimizers
+from .activations import ACTIVATIONS
+from .datasets import DATASETS
+from .initializers import INITIALIZERS
+
+MAX_HIDDEN_LAYERS = 20
+MAX_WIDTH = 512
+MAX_EPOCHS = 100_000
+MAX_SEEDS = 50
+MAX_RUNS = 32
+MAX_SAMPLES = 200_000
+
+
+class ConfigError(ValueError):
+    """An invalid configuration. ``path`` is the offending key, e.g. ``runs[2].lr``."""
+
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str = "moons"  # a synthetic generator (datasets.DATASETS)
+    n_samples: int = 400  # total rows before the train/validation split
+    noise: float | None = None  # generator noise; None = the generator's default
+    classes: int = 3  # number of classes for blobs and spirals
+    val_fraction: float = 0.2  # held-out fraction, stratified for classification
+    seed: int = 0  # data seed, fixed across training seeds so every seed sees the same data
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    hidden_layers: tuple[int, ...] = (16, 16)  # width of each hidden layer
+    activation: str | tuple[str, ...] = "tanh"  # one name for all layers, or one per layer
+    initializer: str = "xavier_uniform"  # initializers.INITIALIZERS
+    init_scale: float | None = None  # a for uniform(±a), σ for normal(σ); None = default
+    gain: float | str = 1.0  # Xavier gain: a number, or "auto" = calculate_gain(activation)
+    dropout: float = 0.0  # inverted-dropout rate on hidden layers
+    l2: float = 0.0  # L2 penalty ½λ‖W‖² on weights (not biases), part of the loss
+
+    @property
+    def activations(self) -> tuple[str, ...]:
+        if isinstance(self.activation, str):
+            return (self.activation,) * len(self.hidden_layers)
+        return tuple(self.activation)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int = 50  # passes over the training set
+    seeds: int = 1  # repetitions; seed k uses seed = base_seed + k
+    base_seed: int = 0  # first training seed (initial weights, batch order, dropout)
+    step_epochs: int = 2  # record the loss at every step during the first N epochs
+    histogram_every: int = 1  # record gradient statistics every N epochs
+    snapshot_every: int = 1  # keep a copy of all weights every N epochs (trajectories)
+    clip_norm: float | None = None  # clip gradients by global L2 norm (torch convention)
+    dtype: str = "float64"  # "float64" or "float32"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    label: str  # unique name shown in charts and exports
+    optimizer: str  # optimizers.RULES
+    batch_size: int | str = 32  # "full" (GD), 1 (SGD) or k (mini-batch)
+    hyper: dict[str, Any] = field(default_factory=dict)  # lr and the rule's torch-named options
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """All hyperparameters of the rule, defaults filled in."""
+        return optimizers.resolve(self.optimizer, self.hyper)
+
+    def __hash__(self):  # dict field: hash the JSON form so configs can key caches
+        return hash((self.label, self.optimizer, self.batch_size, _dumps(self.hyper)))
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    runs: tuple[RunConfig, ...] = ()
+    title: str = ""  # shown by presets and the dashboard
+
+    # --- construction -----------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, doc: Any) -> ExperimentConfig:
+        """Build and validate a configuration from a parsed JSON document."""
+        return _parse(doc)
+
+    @classmethod
+    def from_json(cls, text: str) -> ExperimentConfig:
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("", f"not valid JSON: {exc.msg} (line {exc.lineno})") from None
+        return cls.from_dict(doc)
+
+    @classmethod
+    def preset(cls, name: str) -> ExperimentConfig:
+        from .presets import PRESETS
+
+        if name not in PRESETS:
+            raise ConfigError("preset", f"unknown {name!r}; allowed: {', '.join(PRESETS)}")
+        return cls.from_dict(PRESETS[name].config)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["network"]["hidden_layers"] = list(self.network.hidden_layers)
+        if not isinstance(self.network.activation, str):
+            d["network"]["activation"] = list(self.network.activation)
+        d["runs"] = [
+            {"label": r.label, "optimizer": r.optimizer, "batch_size": r.batch_size, **r.hyper}
+            for r in self.runs
+        ]
+        for r in d["runs"]:
+            if "betas" in r:
+                r["betas"] = list(r["betas"])
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def with_training(self, **changes: Any) -> ExperimentConfig:
+        """A copy with some training fields changed (validated)."""
+        doc = self.to_dict()
+        doc["training"].update(changes)
+        return self.from_dict(doc)
+
+    # --- derived ----------------------------------------------------------------------------
+
+    @property
+    def seeds(self) -> list[int]:
+        return [self.training.base_seed + k for k in range(self.training.seeds)]
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=list)
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def _check_keys(doc: Any, allowed: list[str], path: str, required: tuple[str, ...] = ()):
+    if not isinstance(doc, dict):
+        raise ConfigError(path, f"must be an object, got {type(doc).__name__}")
+    for key in doc:
+        if key not in allowed:
+            where = f"{path}.{key}" if path else key
+            raise ConfigError(where, f"unknown key; allowed: {', '.join(allowed)}")
+    for key in required:
+        if key not in doc:
+            raise ConfigError(f"{path}.{key}" if path else key, "is required")
+
+
+def _int(value: Any, path: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+        raise ConfigError(path, f"must be an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(path, f"must be between {low} and {high}, got {value!r}")
+    return int(value)
+
+
+def _float(value: Any, path: str, low: float, high: float, high_open: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(path, f"must be a number, got {value!r}")
+    ok = low <= value < high if high_open else low <= value <= high
+    if not ok:
+        bracket = ")" if high_open else "]"
+        raise ConfigError(path, f"must be in [{low:g}, {high:g}{bracket}, got {value!r}")
+    return float(value)
+
+
+def _name(value: Any, path: str, allowed) -> str:
+    if value not in allowed:
+        raise ConfigError(path, f"unknown {value!r}; allowed: {', '.join(allowed)}")
+    return value
+
+
+def _fields(cls) -> list[str]:
+    return [f.name for f in dataclasses.fields(cls)]
+
+
+def _parse(doc: Any) -> ExperimentConfig:
+    _check_keys(doc, _fields(ExperimentConfig), "", required=("runs",))
+    ds = _parse_dataset(doc.get("dataset", {}))
+    net = _parse_network(doc.get("network", {}))
+    tr = _parse_training(doc.get("training", {}))
+    runs = _parse_runs(doc["runs"])
+    title = doc.get("title", "")
+    if not isinstance(title, str):
+        raise ConfigError("title", "must be a string")
+    return ExperimentConfig(ds, net, tr, runs, title)
+
+
+def _parse_dataset(d: Any) -> DatasetConfig:
+    _check_keys(d, _fields(DatasetConfig), "dataset")
+    out = DatasetConfig()
+    name = _name(d.get("name", out.name), "dataset.name", DATASETS)
+    noise = d.get("noise")
+    return DatasetConfig(
+        name=name,
+        n_samples=_int(d.get("n_samples", out.n_samples), "dataset.n_samples", 20, MAX_SAMPLES),
+        noise=None if noise is None else _float(noise, "dataset.noise", 0.0, 10.0),
+        classes=_int(d.get("classes", out.classes), "dataset.classes", 2, 10),
+        val_fraction=_float(
+            d.get("val_fraction", out.val_fraction), "dataset.val_fraction", 0.0, 0.9
+        ),
+        seed=_int(d.get("seed", out.seed), "dataset.seed", 0, 2**31 - 1),
+    )
+
+
+def _parse_network(d: Any) -> NetworkConfig:
+    _check_keys(d, _fields(NetworkConfig), "network")
+    out = NetworkConfig()
+    layers = d.get("hidden_layers", list(out.hidden_layers))
+    if not isinstance(layers, list | tuple) or not 1 <= len(layers) <= MAX_HIDDEN_LAYERS:
+        raise ConfigError(
+            "network.hidden_layers",
+            f"must be a list of 1 to {MAX_HIDDEN_LAYERS} layer widths, got {layers!r}",
+        )
+    widths = tuple(
+        _int(w, f"network.hidden_layers[{i}]", 1, MAX_WIDTH) for i, w in enumerate(layers)
+    )
+    act = d.get("activation", out.activation)
+    if isinstance(act, list | tuple):
+        if len(act) != len(widths):
+            raise ConfigError(
+                "network.activation",
+                f"a per-layer list needs {len(widths)} names (one per hidden layer), "
+                f"got {len(act)}",
+            )
+        act = tuple(_name(a, f"network.activation[{i}]", ACTIVATIONS) for i, a in enumerate(act))
+    else:
+        act = _name(act, "network.activation", ACTIVATIONS)
+    scale = d.get("init_scale")
+    gain = d.get("gain", out.gain)
+    if gain != "auto":
+        gain = _float(gain, "network.gain", 0.0, 100.0)
+    return NetworkConfig(
+        hidden_layers=widths,
+        activation=act,
+        initializer=_name(
+            d.get("initializer", out.initializer), "network.initializer", INITIALIZERS
+        ),
+        init_scale=None if scale is None else _float(scale, "network.init_scale", 0.0, 100.0),
+        gain=gain,
+        dropout=_float(d.get("dropout", 0.0), "network.dropout", 0.0, 0.9),
+        l2=_float(d.get("l2", 0.0), "network.l2", 0.0, 10.0),
+    )
+
+
+def _parse_training(d: Any) -> TrainingConfig:
+    _check_keys(d, _fields(TrainingConfig), "training")
+    out = TrainingConfig()
+    clip = d.get("clip_norm")
+    dtype = _name(d.get("dtype", out.dtype), "training.dtype", ("float64", "float32"))
+    return TrainingConfig(
+        epochs=_int(d.get("epochs", out.epochs), "training.epochs", 1, MAX_EPOCHS),
+        seeds=_int(d.get("seeds", out.seeds), "training.seeds", 1, MAX_SEEDS),
+        base_seed=_int(d.get("base_seed", out.base_seed), "training.base_seed", 0, 2**31 - 1),
+        step_epochs=_int(
+            d.get("step_epochs", out.step_epochs), "training.step_epochs", 0, MAX_EPOCHS
+        ),
+        histogram_every=_int(
+            d.get("histogram_every", out.histogram_every), "training.histogram_every", 1, 10**6
+        ),
+        snapshot_every=_int(
+            d.get("snapshot_every", out.snapshot_every), "training.snapshot_every", 1, 10**6
+        ),
+        clip_norm=None if clip is None else _float(clip, "training.clip_norm", 1e-12, 1e12),
+        dtype=dtype,
+    )
+
+
+def _parse_runs(runs: Any) -> tuple[RunConfig, ...]:
+    if not isinstance(runs, list) or not 1 <= len(runs) <= MAX_RUNS:
+        raise ConfigError("runs", f"must be a list of 1 to {MAX_RUNS} runs")
+    parsed, labels = [], set()
+    for i, r in enumerate(runs):
+        path = f"runs[{i}]"
+        if not isinstance(r, dict):
+            raise ConfigError(path, "must be an object")
+        if "optimizer" not in r:
+            raise ConfigError(
+                f"{path}.optimizer", f"is required; allowed: {', '.join(optimizers.RULES)}"
+            )
+        rule = _name(r["optimizer"], f"{path}.optimizer", optimizers.RULES)
+        label = r.get("label", rule)
+        if not isinstance(label, str) or not label.strip():
+            raise ConfigError(f"{path}.label", "must be a non-empty string")
+        if label in labels:
+            raise ConfigError(f"{path}.label", f"{label!r} is used by another run")
+        labels.add(label)
+        bs = r.get("batch_size", 32)
+        if bs != "full":
+            bs = _int(bs, f"{path}.batch_size", 1, MAX_SAMPLES) if not isinstance(bs, str) else bs
+            if isinstance(bs, str):
+                raise ConfigError(f"{path}.batch_size", f'must be "full" or an integer, got {bs!r}')
+        hyper = {k: v for k, v in r.items() if k not in ("label", "optimizer", "batch_size")}
+        allowed = [h.name for h in optimizers.RULES[rule].hyper]
+        for key, value in hyper.items():
+            if key not in allowed:
+                raise ConfigError(
+                    f"{path}.{key}",
+                    f"{rule} has no such hyperparameter; allowed: label, optimizer, "
+                    f"batch_size, {', '.join(allowed)}",
+                )
+            try:
+                optimizers.resolve(rule, {key: value})
+            except ValueError as exc:
+                raise ConfigError(f"{path}.{key}", str(exc).removeprefix(f"{key} ")) from None
+        if "betas" in hyper:
+            hyper["betas"] = tuple(hyper["betas"])
+        parsed.append(RunConfig(label=label, optimizer=rule, batch_size=bs, hyper=hyper))
+    return tuple(parsed)

@@ -1,0 +1,198 @@
+"""The outcome of a comparison as tidy tables (one row per observation).
+
+=============  ===============================================================================
+table          columns
+=============  ===============================================================================
+curves         run, optimizer, seed, epoch, step, samples, seconds, split, loss, accuracy
+steps          run, optimizer, seed, step, epoch, loss           (first ``step_epochs`` epochs)
+gradients      run, optimizer, seed, epoch, layer, grad_norm, grad_mean_abs, grad_max_abs,
+               weight_norm, update_ratio, dead_fraction, unit_state
+histograms     run, optimizer, seed, epoch, layer, bin_left, bin_right, count  (non-zero bins)
+summary        one row per (run, seed): final/best losses and accuracies, diverged,
+               diverged_step, completed, steps, seconds
+=============  ===============================================================================
+
+``accuracy`` is R² for regression (``Results.metric`` says which). ``split`` is "train" or "val".
+``layer`` counts dense layers from 1 (the input side) to L+1 (the output layer);
+``dead_fraction`` is the fraction of dead (ReLU family) or saturated (sigmoid/tanh) units, named by
+``unit_state``, and empty for the output layer and activations with neither notion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .activations import ACTIVATIONS
+from .config import ExperimentConfig
+from .datasets import Dataset
+from .network import Architecture
+from .recording import HIST_EDGES, N_BINS
+
+CURVE_COLUMNS = [
+    "run", "optimizer", "seed", "epoch", "step", "samples", "seconds", "split", "loss", "accuracy",
+]  # fmt: skip
+GRADIENT_COLUMNS = [
+    "run", "optimizer", "seed", "epoch", "layer", "grad_norm", "grad_mean_abs", "grad_max_abs",
+    "weight_norm", "update_ratio", "dead_fraction", "unit_state",
+]  # fmt: skip
+HISTOGRAM_COLUMNS = ["run", "optimizer", "seed", "epoch", "layer", "bin_left", "bin_right", "count"]
+STEP_COLUMNS = ["run", "optimizer", "seed", "step", "epoch", "loss"]
+
+
+@dataclass
+class Results:
+    config: ExperimentConfig
+    data: Dataset
+    arch: Architecture
+    curves: pd.DataFrame
+    steps: pd.DataFrame
+    gradients: pd.DataFrame
+    histograms: pd.DataFrame
+    summary: pd.DataFrame
+    snapshots: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]  # (run, seed) -> (epochs, θ)
+    cancelled: bool = False
+
+    @property
+    def metric(self) -> str:
+        return "r2" if self.data.task == "regression" else "accuracy"
+
+    @classmethod
+    def from_records(cls, config, data, arch, records, cancelled: bool) -> Results:
+        curves, steps, grads, hists, summary = [], [], [], [], []
+        snapshots = {}
+        n_layers = arch.n_layers
+        states = [ACTIVATIONS[a].health or "" for a in arch.activations] + [""]
+        for r in records:
+            key = {"run": r.run, "optimizer": r.optimizer, "seed": r.seed}
+            m = len(r.epochs)
+            for split, loss, score in (
+                ("train", r.train_loss, r.train_score),
+                ("val", r.val_loss, r.val_score),
+            ):
+                curves.append(
+                    pd.DataFrame(
+                        {
+                            **{k: [v] * m for k, v in key.items()},
+                            "epoch": r.epochs,
+                            "step": r.steps_at,
+                            "samples": r.samples,
+                            "seconds": r.seconds,
+                            "split": split,
+                            "loss": loss,
+                            "accuracy": score,
+                        }
+                    )
+                )
+            if r.step_loss:
+                s = np.array(r.step_loss)
+                steps.append(
+                    pd.DataFrame(
+                        {
+                            **{k: [v] * len(s) for k, v in key.items()},
+                            "step": s[:, 0].astype(int),
+                            "epoch": s[:, 1].astype(int),
+                            "loss": s[:, 2],
+                        }
+                    )
+                )
+            if r.grad_stats:
+                g = len(r.grad_stats)
+                ep = np.repeat(r.grad_epochs, n_layers)
+                layer = np.tile(np.arange(1, n_layers + 1), g)
+                cols = {
+                    c: np.concatenate([st[c] for st in r.grad_stats])
+                    for c in ("grad_norm", "grad_mean_abs", "grad_max_abs", "weight_norm")
+                }
+                cols["update_ratio"] = np.concatenate([st["update_ratio"] for st in r.grad_stats])
+                health = np.array([[*h, np.nan] for h in r.health], dtype=float).ravel()
+                grads.append(
+                    pd.DataFrame(
+                        {
+                            **{k: [v] * (g * n_layers) for k, v in key.items()},
+                            "epoch": ep,
+                            "layer": layer,
+                            **cols,
+                            "dead_fraction": health,
+                            "unit_state": np.tile(states, g),
+                        }
+                    )
+                )
+                counts = np.stack([st["hist"] for st in r.grad_stats])  # (g, layers, bins)
+                e_idx, l_idx, b_idx = np.nonzero(counts)
+                hists.append(
+                    pd.DataFrame(
+                        {
+                            **{k: [v] * len(e_idx) for k, v in key.items()},
+                            "epoch": np.asarray(r.grad_epochs)[e_idx],
+                            "layer": l_idx + 1,
+                            "bin_left": HIST_EDGES[b_idx],
+                            "bin_right": HIST_EDGES[b_idx + 1],
+                            "count": counts[e_idx, l_idx, b_idx],
+                        }
+                    )
+                )
+            snapshots[(r.run, r.seed)] = (np.array(r.snapshot_epochs), np.stack(r.snapshots))
+            summary.append(_summary_row(r, key))
+        return cls(
+            config=config,
+            data=data,
+            arch=arch,
+            curves=_concat(curves, CURVE_COLUMNS),
+            steps=_concat(steps, STEP_COLUMNS),
+            gradients=_concat(grads, GRADIENT_COLUMNS),
+            histograms=_concat(hists, HISTOGRAM_COLUMNS),
+            summary=pd.DataFrame(summary),
+            snapshots=snapshots,
+            cancelled=cancelled,
+        )
+
+    def to_csv(self, folder: str | Path) -> list[Path]:
+        """Write config.json and every table as CSV into ``folder``; return the paths."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written = [folder / "config.json"]
+        written[0].write_text(self.config.to_json())
+        for name in ("curves", "steps", "gradients", "histograms", "summary"):
+            path = folder / f"{name}.csv"
+            getattr(self, name).to_csv(path, index=False)
+            written.append(path)
+        return written
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def _summary_row(r, key: dict) -> dict:
+    val_loss = np.array(r.val_loss, dtype=float)
+    val_acc = np.array(r.val_score, dtype=float)
+
+    def best(values, fn):
+        finite = values[np.isfinite(values)]
+        return float(fn(finite)) if finite.size else float("nan")
+
+    return {
+        **key,
+        "batch_size": r.batch_size,
+        "epochs": r.epochs[-1] if r.epochs else 0,
+        "steps": r.steps,
+        "final_train_loss": r.train_loss[-1],
+        "final_val_loss": r.val_loss[-1],
+        "best_val_loss": best(val_loss, np.min),
+        "final_train_accuracy": r.train_score[-1],
+        "final_val_accuracy": r.val_score[-1],
+        "best_val_accuracy": best(val_acc, np.max),
+        "diverged": r.diverged,
+        "diverged_step": r.diverged_step,
+        "completed": r.completed,
+        "seconds": r.wall,
+    }
+
+
+__all__ = ["N_BINS", "Results"]

@@ -1,0 +1,291 @@
+"""Training a comparison: every run, every seed, recorded as it goes.
+
+Paired comparisons: for a given seed every run starts from the *same* initial weights, and runs
+with the same batch size draw the *same* batch order and dropout masks (their generators are
+seeded by ``(seed, batch size)`` only, never by the optimizer). All randomness comes from
+``np.random.Generator`` objects created here; nothing touches global state.
+
+What is recorded, per run and seed:
+
+- every epoch (epoch 0 = before training): train and validation loss and accuracy (R² for
+  regression), samples seen, wall time;
+- every step of the first ``step_epochs`` epochs: the mini-batch loss (SGD noise);
+- every ``histogram_every`` epochs: per-layer gradient statistics (:mod:`nn_core.recording`) of
+  the gradient the rule applied at the epoch's last step (epoch 0: the very first step), and the
+  fraction of dead (ReLU family) or saturated (sigmoid/tanh) units on that batch;
+- every ``snapshot_every`` epochs: a copy of all parameters (for trajectory and landscape views).
+
+Divergence is a result: when the training loss or the parameters stop being finite the run stops,
+is marked diverged at that step, and keeps everything recorded so far. Floating-point warnings are
+silenced inside the loop (``np.errstate``); they never reach the console.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import datasets
+from .activations import unit_health
+from .config import ExperimentConfig, RunConfig
+from .network import MLP, Architecture, init_params
+from .optimizers import RULES
+from .recording import LayerStats
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Sent to the progress callback after every epoch of every run."""
+
+    done_steps: int
+    total_steps: int
+    run: str
+    seed: int
+    epoch: int
+    epochs: int
+    elapsed: float  # seconds since the comparison started
+
+    @property
+    def fraction(self) -> float:
+        return self.done_steps / self.total_steps if self.total_steps else 1.0
+
+    @property
+    def eta(self) -> float | None:
+        """Estimated seconds left, from the average speed so far."""
+        if not self.done_steps:
+            return None
+        return self.elapsed * (self.total_steps - self.done_steps) / self.done_steps
+
+
+ProgressCallback = Callable[[Progress], None]
+CancelCheck = Callable[[], bool]
+
+
+@dataclass
+class RunRecord:
+    """Everything recorded for one (run, seed)."""
+
+    run: str
+    optimizer: str
+    seed: int
+    batch_size: int
+    epochs: list[int] = field(default_factory=list)
+    steps_at: list[int] = field(default_factory=list)
+    samples: list[int] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_score: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_score: list[float] = field(default_factory=list)
+    step_loss: list[tuple[int, int, float]] = field(default_factory=list)  # (step, epoch, loss)
+    grad_epochs: list[int] = field(default_factory=list)
+    grad_stats: list[dict] = field(default_factory=list)
+    health: list[list[float]] = field(default_factory=list)
+    snapshot_epochs: list[int] = field(default_factory=list)
+    snapshots: list[np.ndarray] = field(default_factory=list)
+    diverged: bool = False
+    diverged_step: int | None = None
+    completed: bool = True
+    steps: int = 0
+    wall: float = 0.0
+
+
+def build_architecture(config: ExperimentConfig, data: datasets.Dataset) -> Architecture:
+    net = config.network
+    return Architecture(
+        sizes=(data.n_features, *net.hidden_layers, data.n_outputs),
+        activations=net.activations,
+        task=data.task,
+        dropout=net.dropout,
+        l2=net.l2,
+    )
+
+
+def batch_size_of(run: RunConfig, n_train: int) -> int:
+    return n_train if run.batch_size == "full" else min(int(run.batch_size), n_train)
+
+
+def steps_per_epoch(run: RunConfig, n_train: int) -> int:
+    return math.ceil(n_train / batch_size_of(run, n_train))
+
+
+def initial_params(config: ExperimentConfig, arch: Architecture, seed: int) -> np.ndarray:
+    """The shared starting point of every run with this seed."""
+    net = config.network
+    return init_params(
+        arch,
+        np.random.default_rng([seed, 10]),
+        net.initializer,
+        net.gain,
+        net.init_scale,
+        dtype=np.dtype(config.training.dtype),
+    )
+
+
+def train_run(
+    config: ExperimentConfig,
+    run: RunConfig,
+    seed: int,
+    data: datasets.Dataset,
+    arch: Architecture,
+    theta0: np.ndarray,
+    on_epoch: Callable[[int, int], bool] | None = None,
+) -> RunRecord:
+    """Train one run from ``theta0``. ``on_epoch(epoch, steps_this_epoch)`` is called after each
+    epoch and returns False to stop (cancel); the record is then marked incomplete."""
+    tr = config.training
+    X, y = data.X_train, data.y_train
+    n = len(X)
+    bsize = batch_size_of(run, n)
+    n_steps = math.ceil(n / bsize)
+    rule = RULES[run.optimizer]
+    hp = run.hyperparameters()
+    params = theta0.copy()
+    net = MLP(arch, params)
+    grads = net.grads
+    state = rule.init(params, hp)
+    stats = LayerStats(net.layout)
+    health_names = arch.activations
+    order_rng = np.random.default_rng([seed, 1, bsize])
+    drop_rng = np.random.default_rng([seed, 2, bsize])
+    rec = RunRecord(run.label, run.optimizer, seed, bsize)
+    has_val = len(data.X_val) > 0
+    clip = tr.clip_norm
+    start = time.perf_counter()
+
+    def record_epoch(epoch: int, step: int) -> bool:
+        tl, ts = net.evaluate(X, y)
+        vl, vs = net.evaluate(data.X_val, data.y_val) if has_val else (math.nan, math.nan)
+        rec.epochs.append(epoch)
+        rec.steps_at.append(step)
+        rec.samples.append(epoch * n)
+        rec.seconds.append(time.perf_counter() - start)
+        rec.train_loss.append(tl)
+        rec.train_score.append(ts)
+        rec.val_loss.append(vl)
+        rec.val_score.append(vs)
+        return math.isfinite(tl)
+
+    def record_gradients(epoch: int, before: np.ndarray, cache) -> None:
+        rec.grad_epochs.append(epoch)
+        rec.grad_stats.append(stats.compute(grads, params, before))
+        rec.health.append(
+            [unit_health(a, z, None) for a, z in zip(health_names, cache.pre, strict=True)]
+        )
+
+    with np.errstate(all="ignore"):
+        record_epoch(0, 0)
+        rec.snapshot_epochs.append(0)
+        rec.snapshots.append(params.copy())
+        step = 0
+        for epoch in range(1, tr.epochs + 1):
+            if bsize < n:
+                perm = order_rng.permutation(n)
+                Xe, ye = X[perm], y[perm]
+            else:
+                Xe, ye = X, y
+            record_steps = epoch <= tr.step_epochs
+            grad_epoch = epoch % tr.histogram_every == 0
+            for k in range(n_steps):
+                lo = k * bsize
+                loss, cache = net.loss_and_grad(Xe[lo : lo + bsize], ye[lo : lo + bsize], drop_rng)
+                step += 1
+                if not math.isfinite(loss):
+                    rec.diverged, rec.diverged_step = True, step
+                    break
+                if clip is not None:
+                    total = float(np.sqrt(np.dot(grads, grads)))
+                    grads *= min(clip / (total + 1e-6), 1.0)
+                first = step == 1
+                last = k == n_steps - 1 and grad_epoch
+                if first or last:
+                    before = params.copy()
+                rule.update(params, grads, state, hp)
+                if first:
+                    record_gradients(0, before, cache)
+                if last:
+                    record_gradients(epoch, before, cache)
+                if record_steps:
+                    rec.step_loss.append((step, epoch, loss))
+            rec.steps = step
+            if rec.diverged:
+                break
+            finite = record_epoch(epoch, step)
+            if epoch % tr.snapshot_every == 0:
+                rec.snapshot_epochs.append(epoch)
+                rec.snapshots.append(params.copy())
+            if not finite or not np.isfinite(params).all():
+                rec.diverged, rec.diverged_step = True, step
+                break
+            if on_epoch is not None and not on_epoch(epoch, n_steps):
+                rec.completed = epoch == tr.epochs
+                break
+    rec.wall = time.perf_counter() - start
+    return rec
+
+
+def run_comparison(
+    config: ExperimentConfig,
+    progress: ProgressCallback | None = None,
+    cancel: CancelCheck | None = None,
+    data: datasets.Dataset | None = None,
+):
+    """Train every run of ``config`` for every seed and return :class:`nn_core.Results`.
+
+    ``progress`` receives a :class:`Progress` after each epoch; ``cancel()`` returning true stops
+    the comparison after the current epoch and keeps everything recorded so far (the interrupted
+    run is marked incomplete, runs not started are absent). ``data`` replaces the configured
+    synthetic dataset (e.g. a user's CSV).
+    """
+    from .results import Results
+
+    if data is None:
+        data = datasets.make(config.dataset, dtype=np.dtype(config.training.dtype))
+    arch = build_architecture(config, data)
+    n = len(data.X_train)
+    seeds = config.seeds
+    total = len(seeds) * sum(config.training.epochs * steps_per_epoch(r, n) for r in config.runs)
+    done = 0
+    t0 = time.perf_counter()
+    records: list[RunRecord] = []
+    cancelled = False
+    for seed in seeds:
+        theta0 = initial_params(config, arch, seed)
+        for run in config.runs:
+            if cancel is not None and cancel():
+                cancelled = True
+                break
+            run_done = 0
+
+            def on_epoch(epoch: int, steps: int, run=run, seed=seed) -> bool:
+                nonlocal done, run_done
+                done += steps
+                run_done += steps
+                if progress is not None:
+                    progress(
+                        Progress(
+                            done,
+                            total,
+                            run.label,
+                            seed,
+                            epoch,
+                            config.training.epochs,
+                            time.perf_counter() - t0,
+                        )
+                    )
+                return not (cancel is not None and cancel())
+
+            rec = train_run(config, run, seed, data, arch, theta0, on_epoch)
+            # A diverged run stops early: count its remaining steps as done for the progress bar.
+            done += config.training.epochs * steps_per_epoch(run, n) - run_done
+            records.append(rec)
+            if not rec.completed:
+                cancelled = True
+                break
+        if cancelled:
+            break
+    return Results.from_records(config, data, arch, records, cancelled)
