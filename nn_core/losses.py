@@ -72,3 +72,16 @@ def predict_proba(task: str, z: Array) -> Array:
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
     return z
+
+
+def batched_loss(task: str, z: Array, y: Array) -> Array:
+    """Mean loss of G networks at once: ``z`` is (G, N, k) logits, the result is (G,)."""
+    if task == "binary":
+        return np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=(1, 2))
+    if task == "multiclass":
+        zmax = z.max(axis=2, keepdims=True)
+        lse = np.log(np.exp(z - zmax).sum(axis=2)) + zmax[..., 0]
+        picked = np.take_along_axis(z, y[None, :, None], axis=2)[..., 0]
+        return np.mean(lse - picked, axis=1)
+    diff = z - y
+    return np.mean(diff * diff, axis=(1, 2))

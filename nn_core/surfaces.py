@@ -1,0 +1,246 @@
+"""Classic 2-D test functions with analytic gradients, walked by the network's own optimizers.
+
+The trajectories here use :data:`nn_core.optimizers.RULES` on a 2-vector θ = (x, y): the very
+same update code that trains the MLP, so a path drawn on the Rosenbrock valley is the rule's
+true behaviour, not a second implementation.
+
+==============  ==============================================  ====================  ===========
+function        f(x, y)                                          minima                start
+==============  ==============================================  ====================  ===========
+rosenbrock      (1−x)² + 100(y−x²)²                              (1, 1)                (−1.5, 2)
+beale           (1.5−x+xy)² + (2.25−x+xy²)² + (2.625−x+xy³)²     (3, 0.5)              (3, 4)
+himmelblau      (x²+y−11)² + (x+y²−7)²                           four, f = 0           (0, 0)
+rastrigin       20 + x² + y² − 10(cos 2πx + cos 2πy)             (0, 0)                (−2, 3.5)
+saddle          x² − y²                                          none (saddle at 0)    (−1, 1e-3)
+bowl            ½(x² + κy²)                                      (0, 0)                (−1.8, 1)
+==============  ==============================================  ====================  ===========
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import optimizers
+
+Array = np.ndarray
+
+
+def _rosenbrock(x, y, k):
+    return (1 - x) ** 2 + 100 * (y - x * x) ** 2
+
+
+def _rosenbrock_grad(x, y, k):
+    return -2 * (1 - x) - 400 * x * (y - x * x), 200 * (y - x * x)
+
+
+def _beale_terms(x, y):
+    return 1.5 - x + x * y, 2.25 - x + x * y * y, 2.625 - x + x * y**3
+
+
+def _beale(x, y, k):
+    a, b, c = _beale_terms(x, y)
+    return a * a + b * b + c * c
+
+
+def _beale_grad(x, y, k):
+    a, b, c = _beale_terms(x, y)
+    dx = 2 * a * (y - 1) + 2 * b * (y * y - 1) + 2 * c * (y**3 - 1)
+    dy = 2 * a * x + 4 * b * x * y + 6 * c * x * y * y
+    return dx, dy
+
+
+def _himmelblau(x, y, k):
+    return (x * x + y - 11) ** 2 + (x + y * y - 7) ** 2
+
+
+def _himmelblau_grad(x, y, k):
+    p, q = x * x + y - 11, x + y * y - 7
+    return 4 * x * p + 2 * q, 2 * p + 4 * y * q
+
+
+def _rastrigin(x, y, k):
+    return 20 + x * x + y * y - 10 * (np.cos(2 * np.pi * x) + np.cos(2 * np.pi * y))
+
+
+def _rastrigin_grad(x, y, k):
+    return (
+        2 * x + 20 * np.pi * np.sin(2 * np.pi * x),
+        2 * y + 20 * np.pi * np.sin(2 * np.pi * y),
+    )
+
+
+def _saddle(x, y, k):
+    return x * x - y * y
+
+
+def _saddle_grad(x, y, k):
+    return 2 * x, -2 * y
+
+
+def _bowl(x, y, k):
+    return 0.5 * (x * x + k * y * y)
+
+
+def _bowl_grad(x, y, k):
+    return x, k * y
+
+
+@dataclass(frozen=True)
+class Surface:
+    """A test function: ``f(x, y, kappa)`` and ``grad(x, y, kappa)`` broadcast over arrays."""
+
+    name: str
+    label: str
+    formula: str
+    f: Callable
+    grad: Callable
+    domain: tuple[tuple[float, float], tuple[float, float]]
+    start: tuple[float, float]
+    minima: tuple[tuple[float, float], ...]
+    default_lr: float  # a learning rate at which plain GD makes visible progress
+    log_contours: bool = False  # values span many decades: draw contours of log(1+f)
+    notes: str = ""
+    kappa: float = field(default=10.0)  # condition number (bowl only)
+
+    def value(self, x, y, kappa: float | None = None):
+        return self.f(x, y, self.kappa if kappa is None else kappa)
+
+    def gradient(self, x, y, kappa: float | None = None):
+        return self.grad(x, y, self.kappa if kappa is None else kappa)
+
+    def grid(self, n: int = 201, kappa: float | None = None) -> tuple[Array, Array, Array]:
+        """(xs, ys, Z) with Z[i, j] = f(xs[j], ys[i]) over the customary domain."""
+        (x0, x1), (y0, y1) = self.domain
+        xs, ys = np.linspace(x0, x1, n), np.linspace(y0, y1, n)
+        X, Y = np.meshgrid(xs, ys)
+        return xs, ys, self.value(X, Y, kappa)
+
+
+SURFACES: dict[str, Surface] = {
+    s.name: s
+    for s in [
+        Surface(
+            "rosenbrock", "Rosenbrock", "(1−x)² + 100(y−x²)²", _rosenbrock, _rosenbrock_grad,
+            ((-2.0, 2.0), (-1.0, 3.0)), (-1.5, 2.0), ((1.0, 1.0),), 1e-3, log_contours=True,
+            notes="a curved, narrow valley: easy to find, slow to follow to (1, 1)",
+        ),
+        Surface(
+            "beale", "Beale", "(1.5−x+xy)² + (2.25−x+xy²)² + (2.625−x+xy³)²", _beale,
+            _beale_grad, ((-4.5, 4.5), (-4.5, 4.5)), (3.0, 4.0), ((3.0, 0.5),), 1e-5,
+            log_contours=True, notes="steep walls and flat plateaus; momentum overshoots",
+        ),
+        Surface(
+            "himmelblau", "Himmelblau", "(x²+y−11)² + (x+y²−7)²", _himmelblau, _himmelblau_grad,
+            ((-5.0, 5.0), (-5.0, 5.0)),
+            (0.0, 0.0),
+            ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
+            1e-2, log_contours=True, notes="four minima of equal depth: which one a rule finds",
+        ),
+        Surface(
+            "rastrigin", "Rastrigin", "20 + x² + y² − 10(cos 2πx + cos 2πy)", _rastrigin,
+            _rastrigin_grad, ((-4.5, 4.5), (-4.5, 4.5)), (-2.0, 3.5), ((0.0, 0.0),), 1e-3,
+            notes="a bowl covered in local minima",
+        ),
+        Surface(
+            "saddle", "Saddle", "x² − y²", _saddle, _saddle_grad, ((-2.0, 2.0), (-2.0, 2.0)),
+            (-1.0, 1e-3), (), 1e-2, notes="GD escapes slowly along y; adaptive rules escape fast",
+        ),
+        Surface(
+            "bowl", "Ill-conditioned bowl", "½(x² + κy²)", _bowl, _bowl_grad,
+            ((-2.0, 2.0), (-2.0, 2.0)), (-1.8, 1.0), ((0.0, 0.0),), 0.1,
+            notes="GD's best step 2/(1+κ) converges at rate (κ−1)/(κ+1); momentum at "
+            "(√κ−1)/(√κ+1)",
+        ),
+    ]
+}  # fmt: skip
+
+MAX_STEPS = 100_000
+
+
+def gd_optimal(kappa: float) -> tuple[float, float]:
+    """Best GD step on ½(x² + κy²) and its convergence rate per step: 2/(1+κ), (κ−1)/(κ+1)."""
+    return 2.0 / (1.0 + kappa), (kappa - 1.0) / (kappa + 1.0)
+
+
+def momentum_optimal(kappa: float) -> tuple[float, float, float]:
+    """Best heavy-ball (torch momentum) lr, μ and rate: 4/(1+√κ)², ((√κ−1)/(√κ+1))², (√κ−1)/(√κ+1)."""
+    r = math.sqrt(kappa)
+    rate = (r - 1.0) / (r + 1.0)
+    return 4.0 / (1.0 + r) ** 2, rate * rate, rate
+
+
+def run_surface(
+    surface: str | Surface,
+    optimizer: str,
+    hyper: dict[str, Any] | None = None,
+    start: tuple[float, float] | None = None,
+    steps: int = 200,
+    kappa: float | None = None,
+    label: str | None = None,
+) -> pd.DataFrame:
+    """Walk ``optimizer`` on a test function; one row per step (step 0 is the start).
+
+    Columns: optimizer, label, step, x, y, loss, grad_norm, dx, dy (the update applied at this
+    step), eff_lr_x, eff_lr_y (−Δθ/g: the effective per-coordinate learning rate, γ for plain
+    GD, adaptive for Adagrad/RMSprop/Adam), and for rules that have them the state buffers after
+    the step (``momentum_buffer``, ``exp_avg``, ``exp_avg_sq``, …) as ``<name>_x``/``<name>_y``.
+    A path whose point or loss stops being finite ends there; ``diverged`` marks its last row.
+    """
+    surf = SURFACES[surface] if isinstance(surface, str) else surface
+    if not 1 <= steps <= MAX_STEPS:
+        raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
+    k = surf.kappa if kappa is None else float(kappa)
+    hp = optimizers.resolve(optimizer, hyper)
+    rule = optimizers.RULES[optimizer]
+    theta = np.array(surf.start if start is None else start, dtype=np.float64)
+    state = rule.init(theta, hp)
+    buffers = [n for n, v in state.items() if isinstance(v, np.ndarray)]
+    rows: list[dict[str, Any]] = []
+    with np.errstate(all="ignore"):
+        g = np.array(surf.gradient(theta[0], theta[1], k), dtype=np.float64)
+        rows.append(_row(0, theta, surf.value(theta[0], theta[1], k), g, None, state, buffers))
+        for t in range(1, steps + 1):
+            before = theta.copy()
+            rule.update(theta, g, state, hp)
+            delta = theta - before
+            g_used = g
+            g = np.array(surf.gradient(theta[0], theta[1], k), dtype=np.float64)
+            loss = surf.value(theta[0], theta[1], k)
+            rows.append(_row(t, theta, loss, g, (delta, g_used), state, buffers))
+            if not (np.isfinite(theta).all() and np.isfinite(loss) and np.isfinite(g).all()):
+                break
+    df = pd.DataFrame(rows)
+    df.insert(0, "label", label or optimizer)
+    df.insert(0, "optimizer", optimizer)
+    df["diverged"] = False
+    last = df.index[-1]
+    df.loc[last, "diverged"] = not (
+        np.isfinite(df.loc[last, ["x", "y", "loss"]].astype(float)).all()
+    )
+    return df
+
+
+def _row(t, theta, loss, g, step, state, buffers) -> dict[str, Any]:
+    row = {
+        "step": t,
+        "x": float(theta[0]),
+        "y": float(theta[1]),
+        "loss": float(loss),
+        "grad_norm": float(np.hypot(g[0], g[1])),
+    }
+    if step is None:
+        row.update(dx=0.0, dy=0.0, eff_lr_x=math.nan, eff_lr_y=math.nan)
+    else:
+        delta, g_used = step
+        eff = np.where(g_used != 0, -delta / np.where(g_used != 0, g_used, 1.0), math.nan)
+        row.update(dx=float(delta[0]), dy=float(delta[1]), eff_lr_x=float(eff[0]),
+                   eff_lr_y=float(eff[1]))  # fmt: skip
+    for name in buffers:
+        row[f"{name}_x"], row[f"{name}_y"] = (float(v) for v in state[name])
+    return row
