@@ -169,7 +169,8 @@ def gd_optimal(kappa: float) -> tuple[float, float]:
 
 
 def momentum_optimal(kappa: float) -> tuple[float, float, float]:
-    """Best heavy-ball (torch momentum) lr, μ and rate: 4/(1+√κ)², ((√κ−1)/(√κ+1))², (√κ−1)/(√κ+1)."""
+    """Best heavy-ball (torch momentum) lr, μ and rate on ½(x² + κy²):
+    4/(1+√κ)², ((√κ−1)/(√κ+1))² and (√κ−1)/(√κ+1)."""
     r = math.sqrt(kappa)
     rate = (r - 1.0) / (r + 1.0)
     return 4.0 / (1.0 + r) ** 2, rate * rate, rate
