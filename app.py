@@ -1,11 +1,16 @@
-"""Entry point of the optimizer lab dashboard (placeholder until the dashboard lands)."""
+"""Entry point of the optimizer lab: page configuration and navigation, nothing else."""
 
 import streamlit as st
 
 st.set_page_config(page_title="Optimizer lab", layout="wide")
-st.title("Optimizer lab")
-st.write(
-    "The NumPy engine (`nn_core`) is available from Python and the command line: "
-    "`python -m nn_core presets` lists the ready comparisons, "
-    "`python -m nn_core compare --preset default --out results/` runs one."
-)
+
+PAGES = [
+    st.Page("pages/1_loss_curves.py", title="Loss curves", icon="📉", default=True),
+    st.Page("pages/2_trajectories.py", title="Descent trajectories", icon="🧭"),
+    st.Page("pages/3_gradient_health.py", title="Gradient health", icon="🩺"),
+    st.Page("pages/4_loss_landscape.py", title="Loss landscape", icon="🏔️"),
+    st.Page("pages/5_data.py", title="Data", icon="🗂️"),
+    st.Page("pages/6_learn.py", title="Learn", icon="📚"),
+]
+
+st.navigation(PAGES).run()

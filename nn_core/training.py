@@ -233,13 +233,16 @@ def run_comparison(
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     data: datasets.Dataset | None = None,
+    partial: list[RunRecord] | None = None,
 ):
     """Train every run of ``config`` for every seed and return :class:`nn_core.Results`.
 
     ``progress`` receives a :class:`Progress` after each epoch; ``cancel()`` returning true stops
     the comparison after the current epoch and keeps everything recorded so far (the interrupted
     run is marked incomplete, runs not started are absent). ``data`` replaces the configured
-    synthetic dataset (e.g. a user's CSV).
+    synthetic dataset (e.g. a user's CSV). ``partial``, if given, receives each finished
+    :class:`RunRecord` as soon as it is done, so a caller interrupted from outside (a Streamlit
+    rerun) can still build :meth:`Results.from_records` from what finished.
     """
     from .results import Results
 
@@ -283,6 +286,8 @@ def run_comparison(
             # A diverged run stops early: count its remaining steps as done for the progress bar.
             done += config.training.epochs * steps_per_epoch(run, n) - run_done
             records.append(rec)
+            if partial is not None:
+                partial.append(rec)
             if not rec.completed:
                 cancelled = True
                 break

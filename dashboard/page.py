@@ -1,0 +1,48 @@
+"""What every page does first: page config, the sidebar, notices and presentation styling."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from nn_core import ExperimentConfig, Results
+
+from . import sidebar, state
+from .figures import run_colors
+
+PRESENTATION_CSS = """
+<style>
+html, body, [data-testid="stMarkdownContainer"] p { font-size: 1.35rem; }
+h1 { font-size: 3rem !important; }
+[data-testid="stSidebarUserContent"] [data-testid="stExpander"] { display: none; }
+</style>
+"""
+
+
+def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str], bool]:
+    """Render the shared parts of a page; returns (config, results or None, colours, big)."""
+    st.set_page_config(page_title=f"{title} · Optimizer lab", layout="wide")
+    config, results = sidebar.render()
+    big = bool(st.session_state.get(state.PRESENTATION_KEY, False))
+    if big:
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
+    st.title(title)
+    notice = st.session_state.pop(state.NOTICE_KEY, None)
+    if notice:
+        st.warning(notice)
+    if results is not None:
+        if results.config != config:
+            st.info("The settings changed since these results were computed: press "
+                    "**Run comparison** to update them.")  # fmt: skip
+        colors = run_colors(r.label for r in results.config.runs)
+    else:
+        colors = run_colors(r.label for r in config.runs)
+    return config, results, colors, big
+
+
+def need_results(results: Results | None) -> bool:
+    """Show a hint and return False when nothing has been run yet in this session."""
+    if results is None:
+        st.info("No results yet: choose a preset or settings in the sidebar and press "
+                "**Run comparison**.")  # fmt: skip
+        return False
+    return True

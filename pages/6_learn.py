@@ -1,0 +1,5 @@
+"""Placeholder page (being built)."""
+
+from dashboard.page import setup
+
+setup("6_learn")
