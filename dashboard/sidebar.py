@@ -262,7 +262,9 @@ def render() -> tuple[ExperimentConfig, Results | None]:
             st.caption(PRESETS[current].explanation)
         presenting = st.session_state.get(state.PRESENTATION_KEY, False)
         errors: dict[str, str] = {}
+        slots = {}
         with st.expander("Data", expanded=False):
+            slots["dataset"] = st.empty()
             st.selectbox("Dataset", list(DATASETS), key=W + "ds_name",
                          format_func=lambda n: DATASETS[n].label)  # fmt: skip
             st.number_input("Samples", 20, UI_MAX_SAMPLES, step=50, key=W + "ds_n")
@@ -272,8 +274,12 @@ def render() -> tuple[ExperimentConfig, Results | None]:
             st.slider("Validation fraction", 0.0, 0.5, step=0.05, key=W + "ds_val")
             st.number_input("Data seed", 0, 2**31 - 1, key=W + "ds_seed")
         with st.expander("Network", expanded=False):
-            st.text_input("Hidden layer widths", key=W + "net_widths",
-                          help="Comma-separated, 1–20 layers of 1–512 units, e.g. 16, 16")  # fmt: skip
+            slots["network"] = st.empty()
+            st.text_input(
+                "Hidden layer widths",
+                key=W + "net_widths",
+                help="Comma-separated, 1–20 layers of 1–512 units, e.g. 16, 16",
+            )
             st.selectbox("Activation", list(ACTIVATIONS), key=W + "net_act",
                          format_func=lambda n: ACTIVATIONS[n].label)  # fmt: skip
             st.text_input("Per-layer activations (optional)", key=W + "net_per_layer",
@@ -293,14 +299,21 @@ def render() -> tuple[ExperimentConfig, Results | None]:
             st.number_input("L2 penalty λ", 0.0, 10.0, step=1e-4, format="%.4f",
                             key=W + "net_l2")  # fmt: skip
         with st.expander("Training", expanded=False):
+            slots["training"] = st.empty()
             st.number_input("Epochs", 1, UI_MAX_EPOCHS, key=W + "tr_epochs")
-            st.number_input("Seeds", 1, UI_MAX_SEEDS, key=W + "tr_seeds",
-                            help="Repeat every run with this many seeds: mean ± spread bands")  # fmt: skip
+            st.number_input(
+                "Seeds",
+                1,
+                UI_MAX_SEEDS,
+                key=W + "tr_seeds",
+                help="Repeat every run with this many seeds: mean ± spread bands",
+            )
             st.number_input("First seed", 0, 2**31 - 1, key=W + "tr_base_seed")
             st.number_input("Clip gradient norm (0 = off)", 0.0, 1e6, key=W + "tr_clip")
             st.number_input("Per-step epochs", 0, 50, key=W + "tr_step_epochs",
                             help="Record the loss at every step of the first N epochs")  # fmt: skip
         with st.expander("Runs", expanded=not presenting):
+            slots["runs"] = st.empty()
             runs_table = st.data_editor(
                 st.session_state[RUNS_BASE_KEY],
                 key=W + "runs",
@@ -331,20 +344,17 @@ def render() -> tuple[ExperimentConfig, Results | None]:
             st.markdown(rule_defaults_text())
         doc = _doc_from_widgets(runs_table, errors)
         new_config, error = validate(doc)
-        for title, prefixes in (
-            ("Data", ("dataset",)),
-            ("Network", ("network",)),
-            ("Training", ("training",)),
-            ("Runs", ("runs",)),
-        ):
-            _error_at(error, errors, *prefixes)
+        for section, slot in slots.items():
+            with slot.container():
+                _error_at(error, errors, section)
         valid = new_config is not None and not errors
         if valid and new_config != config:
             keep = st.session_state.get(state.PRESET_KEY)
             keep = keep if keep in PRESETS and new_config == ExperimentConfig.preset(keep) else None
             state.set_config(st.session_state, st.query_params, new_config, keep)
             config = new_config
-        reason = "" if valid else "Fix the highlighted settings to run."
+        problems = list(errors.values()) + ([str(error)] if error is not None else [])
+        reason = "" if valid else "; ".join(problems)
         clicked = st.button(
             "Run comparison",
             type="primary",
@@ -354,7 +364,7 @@ def render() -> tuple[ExperimentConfig, Results | None]:
             key=W + "run",
         )
         if reason:
-            st.caption(f"Run is disabled: {reason}")
+            st.caption(f"Run is disabled until this is fixed: {reason}")
         _import_export(config)
     if clicked:
         _run(config)
@@ -398,7 +408,7 @@ def _run(config: ExperimentConfig) -> None:
 
     partial: list = []
     st.session_state[PARTIAL_KEY] = (config, partial)
-    key, results, _ = runner.run(config, progress=progress, partial=partial)
+    _, results, _ = runner.run(config, progress=progress, partial=partial)
     st.session_state.pop(PARTIAL_KEY, None)
     st.session_state[state.RESULTS_KEY] = results
     area.empty()

@@ -1,17 +1,22 @@
-"""Command line: ``python -m nn_core presets | compare``.
+"""Command line: ``python -m nn_core presets | datasets | compare``.
 
-Bad input (unknown preset, malformed or invalid config, unwritable output folder) exits with
-code 2 and one line on stderr, never a traceback.
+Bad input (unknown preset, malformed or invalid config, a CSV file the loader refuses, unwritable
+output folder) exits with code 2 and one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
-from .config import ConfigError, ExperimentConfig
+import numpy as np
+
+from . import datasets, tabular
+from .config import TASKS, ConfigError, ExperimentConfig
 from .presets import PRESETS
+from .tabular import DataError
 
 EXIT_BAD_INPUT = 2
 
@@ -29,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m nn_core", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     sub.add_parser("presets", help="list the named comparisons")
+    sub.add_parser("datasets", help="list the synthetic and bundled datasets")
     c = sub.add_parser("compare", help="train a comparison and write CSV files")
     src = c.add_mutually_exclusive_group(required=True)
     src.add_argument("--preset", help="a preset name (see `presets`)")
@@ -36,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", type=Path, required=True, help="output folder")
     c.add_argument("--epochs", type=int, help="override training.epochs")
     c.add_argument("--seeds", type=int, help="override training.seeds")
+    c.add_argument("--csv", type=Path, help="train on this CSV file instead of dataset.name")
+    c.add_argument("--target", help="the CSV's target column (required with --csv)")
+    c.add_argument("--task", choices=TASKS, help="override dataset.task")
     c.add_argument(
         "--quiet",
         action="store_true",
@@ -54,7 +63,31 @@ def _load(args) -> ExperimentConfig:
             raise UsageError(f"cannot read config {args.config}: {exc}") from None
         config = ExperimentConfig.from_json(text)
     changes = {k: v for k, v in (("epochs", args.epochs), ("seeds", args.seeds)) if v is not None}
-    return config.with_training(**changes) if changes else config
+    if changes:
+        config = config.with_training(**changes)
+    if args.task is not None:
+        doc = config.to_dict()
+        doc["dataset"]["task"] = args.task
+        config = ExperimentConfig.from_dict(doc)
+    return config
+
+
+def _data(args, config: ExperimentConfig):
+    """The dataset and the loader's report for a CSV file or bundled data; (None, None) lets
+    ``run_comparison`` generate synthetic data itself."""
+    if (args.csv is None) != (args.target is None):
+        raise UsageError("--csv FILE and --target COLUMN go together")
+    ds, dtype = config.dataset, np.dtype(config.training.dtype)
+    if args.csv is not None:
+        try:
+            return tabular.load_dataset(
+                args.csv, args.target, ds.task, ds.val_fraction, ds.seed, dtype
+            )
+        except DataError as exc:
+            raise DataError(exc.code, f"{args.csv}: {exc.message}", exc.field) from None
+    if ds.name in datasets.BUNDLED:
+        return tabular.load_bundled(ds, dtype)
+    return None, None
 
 
 def _progress_printer():
@@ -69,32 +102,62 @@ def _progress_printer():
     return show
 
 
-def main(argv: list[str] | None = None) -> int:
+def _list_datasets() -> None:
+    print(f"{'name':14s} {'kind':10s} {'rows x features':18s} {'task':28s} description")
+    for g in datasets.DATASETS.values():
+        d = g.make(np.random.default_rng(0), 4, 0.0, 3)[0].shape[1]
+        task = g.task if g.task == "regression" else "classification"
+        if g.name in ("blobs", "spirals"):
+            task += " (`classes`)"
+        elif g.task == "classification":
+            task += " (2 classes)"
+        shape = f"n_samples x {d}"
+        print(f"{g.name:14s} {'synthetic':10s} {shape:18s} {task:28s} {g.description}")
+    for b in datasets.BUNDLED.values():
+        task = f"{b.task} ({b.classes} classes)" if b.classes else b.task
+        shape = f"{b.rows} x {b.features}"
+        print(f"{b.name:14s} {'bundled':10s} {shape:18s} {task:28s} {b.description}")
+
+
+def _compare(args) -> int:
     from .training import run_comparison
 
+    config = _load(args)
+    data, report = _data(args, config)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output folder {args.out}: {exc}") from None
+    show = not args.quiet and sys.stderr.isatty()
+    results = run_comparison(config, progress=_progress_printer() if show else None, data=data)
+    if show:
+        sys.stderr.write("\n")
+    paths = results.to_csv(args.out)
+    if report is not None:
+        (args.out / "data_report.json").write_text(json.dumps(report.to_dict(), indent=2))
+        paths = [*paths, args.out / "data_report.json"]
+        for line in report.notes():
+            print(f"data: {line}")
+    diverged = results.summary[results.summary["diverged"]]
+    for _, row in diverged.iterrows():
+        print(f"note: run {row['run']} (seed {row['seed']}) diverged at step "
+              f"{int(row['diverged_step'])}")  # fmt: skip
+    print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "presets":
             for p in PRESETS.values():
                 print(f"{p.name:24s} {p.title}")
             return 0
-        config = _load(args)
-        try:
-            args.out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise UsageError(f"cannot create output folder {args.out}: {exc}") from None
-        show = not args.quiet and sys.stderr.isatty()
-        results = run_comparison(config, progress=_progress_printer() if show else None)
-        if show:
-            sys.stderr.write("\n")
-        paths = results.to_csv(args.out)
-        diverged = results.summary[results.summary["diverged"]]
-        for _, row in diverged.iterrows():
-            print(f"note: run {row['run']} (seed {row['seed']}) diverged at step "
-                  f"{int(row['diverged_step'])}")  # fmt: skip
-        print(f"wrote {len(paths)} files to {args.out}")
-        return 0
-    except (UsageError, ConfigError) as exc:
+        if args.command == "datasets":
+            _list_datasets()
+            return 0
+        return _compare(args)
+    except (UsageError, ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

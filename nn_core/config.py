@@ -24,7 +24,7 @@ from typing import Any
 
 from . import optimizers
 from .activations import ACTIVATIONS
-from .datasets import DATASETS
+from .datasets import BUNDLED, DATASETS
 from .initializers import INITIALIZERS
 
 MAX_HIDDEN_LAYERS = 20
@@ -33,6 +33,7 @@ MAX_EPOCHS = 100_000
 MAX_SEEDS = 50
 MAX_RUNS = 32
 MAX_SAMPLES = 200_000
+TASKS = ("auto", "classification", "regression")
 
 
 class ConfigError(ValueError):
@@ -46,12 +47,14 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class DatasetConfig:
-    name: str = "moons"  # a synthetic generator (datasets.DATASETS)
-    n_samples: int = 400  # total rows before the train/validation split
-    noise: float | None = None  # generator noise; None = the generator's default
+    name: str = "moons"  # a synthetic generator (datasets.DATASETS) or bundled data (BUNDLED)
+    n_samples: int = 400  # total rows before the train/validation split (synthetic only)
+    noise: float | None = None  # generator noise; None = the generator's default (synthetic only)
     classes: int = 3  # number of classes for blobs and spirals
     val_fraction: float = 0.2  # held-out fraction, stratified for classification
     seed: int = 0  # data seed, fixed across training seeds so every seed sees the same data
+    task: str = "auto"  # "auto", "classification" or "regression": overrides the inferred task
+    # of bundled or CSV data; a synthetic generator accepts only "auto" or its own task
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,13 @@ def _parse(doc: Any) -> ExperimentConfig:
 def _parse_dataset(d: Any) -> DatasetConfig:
     _check_keys(d, _fields(DatasetConfig), "dataset")
     out = DatasetConfig()
-    name = _name(d.get("name", out.name), "dataset.name", DATASETS)
+    name = _name(d.get("name", out.name), "dataset.name", [*DATASETS, *BUNDLED])
+    task = _name(d.get("task", out.task), "dataset.task", TASKS)
+    if name in DATASETS and task not in ("auto", DATASETS[name].task):
+        raise ConfigError(
+            "dataset.task",
+            f"{name} is a {DATASETS[name].task} dataset; allowed: auto, {DATASETS[name].task}",
+        )
     noise = d.get("noise")
     return DatasetConfig(
         name=name,
@@ -232,6 +241,7 @@ def _parse_dataset(d: Any) -> DatasetConfig:
             d.get("val_fraction", out.val_fraction), "dataset.val_fraction", 0.0, 0.9
         ),
         seed=_int(d.get("seed", out.seed), "dataset.seed", 0, 2**31 - 1),
+        task=task,
     )
 
 

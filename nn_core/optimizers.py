@@ -141,7 +141,7 @@ def _momentum_update(params, grads, state, hp, nesterov=False):
         buf[...] = g  # torch: b₁ = g (no dampening on the first step)
     else:
         buf *= mu
-        buf += (1.0 - hp["dampening"]) * g
+        buf += (1.0 - hp.get("dampening", 0.0)) * g  # nesterov has no dampening (torch: τ=0)
     step = g + mu * buf if nesterov else buf
     params -= hp["lr"] * step
 
