@@ -1,0 +1,133 @@
+"""Every optimizer rule against torch.optim (2.13), float64, through the whole network.
+
+Golden cases (tests/golden/optimizers.json, written by make_golden.py) hold the data, the initial
+flat parameters, the batch of every step and torch's parameters after every step; nn_core must
+follow the trajectory within 1e-10. The ``torch`` tests rerun torch in-process (skipped without
+torch), through the network and for the rules alone on a fixed gradient sequence.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nn_core.network import MLP, Architecture
+from nn_core.optimizers import RULES, resolve
+
+GOLDEN = Path(__file__).resolve().parent / "golden"
+TOL = 1e-10  # max |θ_nn_core − θ_torch| over every step and parameter (float64)
+RULE_TOL = 1e-12  # the rules alone, fed identical gradients
+
+
+def _make_golden():
+    """tests/golden/make_golden.py as a module (its torch code imports torch when called)."""
+    if "make_golden" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("make_golden", GOLDEN / "make_golden.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["make_golden"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["make_golden"]
+
+
+mg = _make_golden()
+CASES = json.loads((GOLDEN / "optimizers.json").read_text())["cases"]
+SPECS = mg.optimizer_case_specs()
+
+
+def nn_core_trajectory(case: dict) -> np.ndarray:
+    """Train the case with nn_core: MLP.loss_and_grad on each stored batch, then the rule."""
+    arch = Architecture(
+        tuple(case["arch"]["sizes"]),
+        tuple(case["arch"]["activations"]),
+        case["arch"]["task"],
+        l2=case["arch"]["l2"],
+    )
+    params = np.array(case["params0"], dtype=np.float64)
+    net = MLP(arch, params)
+    X, y = np.asarray(case["X"]), np.asarray(case["y"])
+    rule, hp = RULES[case["rule"]], resolve(case["rule"], case["overrides"])
+    state = rule.init(params, hp)
+    out = []
+    for idx in case["batches"]:
+        net.loss_and_grad(X[idx], y[idx])
+        rule.update(params, net.grads, state, hp)
+        out.append(params.copy())
+    return np.asarray(out)
+
+
+def max_error(ours: np.ndarray, theirs) -> float:
+    theirs = np.asarray(theirs)
+    assert ours.shape == theirs.shape
+    return float(np.max(np.abs(ours - theirs)))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])
+def test_matches_torch_golden_every_step(case):
+    assert max_error(nn_core_trajectory(case), case["trajectory"]) < TOL
+
+
+def test_every_rule_has_a_golden_case():
+    assert set(RULES) <= {c["rule"] for c in CASES}
+
+
+def test_every_rule_has_a_weight_decay_case():
+    decayed = {c["rule"] for c in CASES if c["overrides"].get("weight_decay", 0) > 0}
+    assert decayed | {"adamw"} >= set(RULES)  # adamw decays by default
+
+
+def test_golden_cases_cover_every_task():
+    assert {c["arch"]["task"] for c in CASES} == {"regression", "binary", "multiclass"}
+
+
+def test_golden_cases_include_minibatches():
+    assert any(len({tuple(b) for b in c["batches"]}) > 1 for c in CASES)
+
+
+def test_golden_cases_are_the_script_cases():
+    """The committed file and make_golden.py agree on the cases and their data (no torch)."""
+    rebuilt = [mg.build_case(spec) for spec in SPECS]
+    keep = ("id", "rule", "overrides", "arch", "params0", "X", "y", "batches")
+    assert [{k: c[k] for k in keep} for c in CASES] == [{k: c[k] for k in keep} for c in rebuilt]
+
+
+def test_golden_trajectories_move():
+    """A case whose parameters barely move would test nothing."""
+    moved = [
+        np.max(np.abs(np.asarray(c["trajectory"][-1]) - np.asarray(c["params0"]))) for c in CASES
+    ]
+    assert min(moved) > 1e-3
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("spec", SPECS, ids=[s["id"] for s in SPECS])
+def test_matches_torch_live(spec):
+    pytest.importorskip("torch", exc_type=ImportError)  # absent or broken
+    case = mg.build_case(spec)
+    assert max_error(nn_core_trajectory(case), mg.torch_trajectory(case)) < TOL
+
+
+VARIANTS = list(mg.OPTIMIZER_VARIANTS)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("seed", "rule", "overrides"),
+    [(i, r, o) for i, (r, o) in enumerate(VARIANTS)],
+    ids=[mg.case_id(r, o) for r, o in VARIANTS],
+)
+def test_rule_alone_matches_torch_live(seed, rule, overrides):
+    pytest.importorskip("torch", exc_type=ImportError)  # absent or broken
+    theta0, grads = mg.rule_gradients(seed)
+    params, hp = theta0.copy(), resolve(rule, overrides)
+    state = RULES[rule].init(params, hp)
+    ours = []
+    for g in grads:
+        RULES[rule].update(params, g.copy(), state, hp)
+        ours.append(params.copy())
+    theirs = mg.torch_rule_trajectory(rule, overrides, theta0, grads)
+    assert max_error(np.asarray(ours), theirs) < RULE_TOL
