@@ -21,7 +21,7 @@ h1 { font-size: 3rem !important; }
 def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str], bool]:
     """Render the shared parts of a page; returns (config, results or None, colours, big)."""
     st.set_page_config(page_title=f"{title} · Optimizer lab", layout="wide")
-    config, results = sidebar.render()
+    config, results = sidebar.render(title)
     big = bool(st.session_state.get(state.PRESENTATION_KEY, False))
     if big:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
@@ -31,8 +31,10 @@ def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str],
         st.warning(notice)
     if results is not None:
         if results.config != config:
-            st.info("The settings changed since these results were computed: press "
-                    "**Run comparison** to update them.")  # fmt: skip
+            st.info(
+                "The settings changed since these results were computed: press "
+                "**Run comparison** to update them."
+            )
         colors = run_colors(r.label for r in results.config.runs)
     else:
         colors = run_colors(r.label for r in config.runs)
@@ -42,7 +44,9 @@ def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str],
 def need_results(results: Results | None) -> bool:
     """Show a hint and return False when nothing has been run yet in this session."""
     if results is None:
-        st.info("No results yet: choose a preset or settings in the sidebar and press "
-                "**Run comparison**.")  # fmt: skip
+        st.info(
+            "No results yet: choose a preset or settings in the sidebar and press "
+            "**Run comparison**."
+        )
         return False
     return True

@@ -27,6 +27,7 @@ from . import runner, state
 
 W = "w_"  # prefix of every sidebar widget key (cleared when a new configuration is loaded)
 RUNS_BASE_KEY = "lab_runs_base"
+PAGE_KEY = "lab_page"
 PARTIAL_KEY = "lab_partial"
 UI_MAX_EPOCHS = 5000
 UI_MAX_SAMPLES = 20000
@@ -173,11 +174,16 @@ def _seed_widgets(config: ExperimentConfig) -> None:
         st.session_state[RUNS_BASE_KEY] = runs_frame(config)
 
 
-def load_config(config: ExperimentConfig, preset: str | None) -> None:
-    """Replace the configuration (preset, import, link) and reseed every widget."""
+def _forget_widgets() -> None:
+    """Drop every sidebar widget value so the next render seeds them from the configuration."""
     for key in [k for k in st.session_state if str(k).startswith(W)]:
         del st.session_state[key]
     st.session_state.pop(RUNS_BASE_KEY, None)
+
+
+def load_config(config: ExperimentConfig, preset: str | None) -> None:
+    """Replace the configuration (preset, import, link) and reseed every widget."""
+    _forget_widgets()
     state.set_config(st.session_state, st.query_params, config, preset)
 
 
@@ -239,14 +245,24 @@ def _error_at(error: ConfigError | None, errors: dict[str, str], *prefixes: str)
         st.error(f"{error.path}: {error.message}", icon="⚠️")
 
 
-def render() -> tuple[ExperimentConfig, Results | None]:
-    """Draw the sidebar; returns (the valid configuration, the session's latest results)."""
+def render(page: str) -> tuple[ExperimentConfig, Results | None]:
+    """Draw the sidebar; returns (the valid configuration, the session's latest results).
+
+    Streamlit resets a widget when the same key is drawn by another page, so on a page change
+    every widget is reseeded from the configuration (the source of truth, always the last valid
+    settings)."""
     config = state.ensure_config(st.session_state, st.query_params)
+    if st.session_state.get(PAGE_KEY) != page:
+        _forget_widgets()
+        st.session_state[PAGE_KEY] = page
     _seed_widgets(config)
     sb = st.sidebar
     with sb:
-        st.toggle("Presentation mode", key=state.PRESENTATION_KEY, help="Large type, thick "
-                  "lines, fewer controls: for projectors.")  # fmt: skip
+        st.toggle(
+            "Presentation mode",
+            key=state.PRESENTATION_KEY,
+            help="Large type, thick lines, fewer controls: for projectors.",
+        )
         names = list(PRESETS)
         current = st.session_state.get(state.PRESET_KEY)
         st.session_state.setdefault(W + "preset", current if current in names else names[0])
@@ -265,8 +281,12 @@ def render() -> tuple[ExperimentConfig, Results | None]:
         slots = {}
         with st.expander("Data", expanded=False):
             slots["dataset"] = st.empty()
-            st.selectbox("Dataset", list(DATASETS), key=W + "ds_name",
-                         format_func=lambda n: DATASETS[n].label)  # fmt: skip
+            st.selectbox(
+                "Dataset",
+                list(DATASETS),
+                key=W + "ds_name",
+                format_func=lambda n: DATASETS[n].label,
+            )
             st.number_input("Samples", 20, UI_MAX_SAMPLES, step=50, key=W + "ds_n")
             st.slider("Noise", 0.0, 2.0, step=0.01, key=W + "ds_noise")
             if st.session_state[W + "ds_name"] in ("blobs", "spirals"):
@@ -280,24 +300,39 @@ def render() -> tuple[ExperimentConfig, Results | None]:
                 key=W + "net_widths",
                 help="Comma-separated, 1–20 layers of 1–512 units, e.g. 16, 16",
             )
-            st.selectbox("Activation", list(ACTIVATIONS), key=W + "net_act",
-                         format_func=lambda n: ACTIVATIONS[n].label)  # fmt: skip
-            st.text_input("Per-layer activations (optional)", key=W + "net_per_layer",
-                          help="Comma-separated names, one per hidden layer; overrides the "
-                          "activation above. Names: " + ", ".join(ACTIVATIONS))  # fmt: skip
-            st.selectbox("Initializer", list(INITIALIZERS), key=W + "net_init",
-                         format_func=lambda n: INITIALIZERS[n].label)  # fmt: skip
+            st.selectbox(
+                "Activation",
+                list(ACTIVATIONS),
+                key=W + "net_act",
+                format_func=lambda n: ACTIVATIONS[n].label,
+            )
+            st.text_input(
+                "Per-layer activations (optional)",
+                key=W + "net_per_layer",
+                help="Comma-separated names, one per hidden layer; overrides the "
+                "activation above. Names: " + ", ".join(ACTIVATIONS),
+            )
+            st.selectbox(
+                "Initializer",
+                list(INITIALIZERS),
+                key=W + "net_init",
+                format_func=lambda n: INITIALIZERS[n].label,
+            )
             init = INITIALIZERS[st.session_state[W + "net_init"]]
             if init.uses_scale:
-                st.number_input("a (uniform) or σ (normal); 0 = default", 0.0, 100.0,
-                                step=0.1, key=W + "net_scale")  # fmt: skip
+                st.number_input(
+                    "a (uniform) or σ (normal); 0 = default",
+                    0.0,
+                    100.0,
+                    step=0.1,
+                    key=W + "net_scale",
+                )
             if init.uses_gain:
                 st.checkbox("Gain from the activation (calculate_gain)", key=W + "net_gain_auto")
                 if not st.session_state[W + "net_gain_auto"]:
                     st.number_input("Gain", 0.0, 100.0, step=0.1, key=W + "net_gain")
             st.slider("Dropout", 0.0, 0.9, step=0.05, key=W + "net_dropout")
-            st.number_input("L2 penalty λ", 0.0, 10.0, step=1e-4, format="%.4f",
-                            key=W + "net_l2")  # fmt: skip
+            st.number_input("L2 penalty λ", 0.0, 10.0, step=1e-4, format="%.4f", key=W + "net_l2")
         with st.expander("Training", expanded=False):
             slots["training"] = st.empty()
             st.number_input("Epochs", 1, UI_MAX_EPOCHS, key=W + "tr_epochs")
@@ -310,8 +345,13 @@ def render() -> tuple[ExperimentConfig, Results | None]:
             )
             st.number_input("First seed", 0, 2**31 - 1, key=W + "tr_base_seed")
             st.number_input("Clip gradient norm (0 = off)", 0.0, 1e6, key=W + "tr_clip")
-            st.number_input("Per-step epochs", 0, 50, key=W + "tr_step_epochs",
-                            help="Record the loss at every step of the first N epochs")  # fmt: skip
+            st.number_input(
+                "Per-step epochs",
+                0,
+                50,
+                key=W + "tr_step_epochs",
+                help="Record the loss at every step of the first N epochs",
+            )
         with st.expander("Runs", expanded=not presenting):
             slots["runs"] = st.empty()
             runs_table = st.data_editor(
@@ -374,8 +414,13 @@ def render() -> tuple[ExperimentConfig, Results | None]:
 
 def _import_export(config: ExperimentConfig) -> None:
     with st.expander("Import / export configuration", expanded=False):
-        st.download_button("Export config.json", config.to_json(), "config.json",
-                           mime="application/json", key=W + "export")  # fmt: skip
+        st.download_button(
+            "Export config.json",
+            config.to_json(),
+            "config.json",
+            mime="application/json",
+            key=W + "export",
+        )
         upload = st.file_uploader("Import config.json", type=["json"], key=W + "import")
         if upload is not None:
             try:
@@ -403,14 +448,16 @@ def _run(config: ExperimentConfig) -> None:
             return  # throttle redraws
         last[0] = now
         eta = f" · about {p.eta:.0f} s left" if p.eta is not None and p.eta >= 1 else ""
-        bar.progress(min(p.fraction, 1.0), text=f"Training **{p.run}** (seed {p.seed}) · "
-                     f"epoch {p.epoch}/{p.epochs}{eta}")  # fmt: skip
+        bar.progress(
+            min(p.fraction, 1.0),
+            text=f"Training **{p.run}** (seed {p.seed}) · epoch {p.epoch}/{p.epochs}{eta}",
+        )
 
     partial: list = []
     st.session_state[PARTIAL_KEY] = (config, partial)
     _, results, _ = runner.run(config, progress=progress, partial=partial)
     st.session_state.pop(PARTIAL_KEY, None)
-    st.session_state[state.RESULTS_KEY] = results
+    state.remember(st.session_state, results, st.session_state.get(state.PRESET_KEY))
     area.empty()
 
 
@@ -427,9 +474,8 @@ def _recover_partial() -> None:
 
     data = datasets.make(config.dataset, dtype=config.training.dtype)
     arch = build_architecture(config, data)
-    st.session_state[state.RESULTS_KEY] = Results.from_records(
-        config, data, arch, list(records), cancelled=True
-    )
+    results = Results.from_records(config, data, arch, list(records), cancelled=True)
+    state.remember(st.session_state, results, None)
     st.session_state[state.NOTICE_KEY] = (
         f"Training cancelled: kept the {len(records)} run(s) that finished."
     )

@@ -20,6 +20,8 @@ PRESET_KEY = "lab_preset"
 RESULTS_KEY = "lab_results"
 NOTICE_KEY = "lab_notice"
 PRESENTATION_KEY = "lab_presentation"
+HISTORY_KEY = "lab_history"
+HISTORY_SIZE = 4
 DEFAULT_PRESET = "default"
 
 
@@ -76,3 +78,20 @@ def set_config(session: Any, params: Any, config: ExperimentConfig, preset: str 
         params["preset"] = preset
     else:
         params["config"] = encode_config(config)
+
+
+def remember(session: Any, results: Any, preset: str | None) -> None:
+    """Make ``results`` the session's current results and keep the last few comparisons, so a
+    page can put two of them side by side (e.g. vanishing-sigmoid next to relu-he-fix)."""
+    session[RESULTS_KEY] = results
+    history = [h for h in session.get(HISTORY_KEY, []) if h[1] is not results]
+    name = preset or results.config.title or "custom"
+    if any(h[0] == name for h in history) and preset is None:
+        name = f"{name} #{len(history) + 1}"
+    history = [h for h in history if h[0] != name] + [(name, results)]
+    session[HISTORY_KEY] = history[-HISTORY_SIZE:]
+
+
+def history(session: Any) -> list[tuple[str, Any]]:
+    """[(name, results)] of this session's recent comparisons, oldest first."""
+    return list(session.get(HISTORY_KEY, []))

@@ -99,10 +99,13 @@ def step_curves(
                 continue
             fig.add_trace(
                 go.Scatter(
-                    x=d["step"], y=d["loss"], name=run, mode="lines",
+                    x=d["step"],
+                    y=d["loss"],
+                    name=run,
+                    mode="lines",
                     line={"color": colors[run], "width": 1.5},
                 )
-            )  # fmt: skip
+            )
     fig.update_layout(hovermode="x unified", xaxis_title="Step", yaxis_title="Mini-batch loss")
     if log_y:
         fig.update_yaxes(type="log")
@@ -161,8 +164,9 @@ def decision_boundaries(results, colors: dict[str, str], big: bool = False) -> g
     runs = list(colors)
     cols = min(4, len(runs))
     rows = -(-len(runs) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=runs, horizontal_spacing=0.03,
-                        vertical_spacing=0.08)  # fmt: skip
+    fig = make_subplots(
+        rows=rows, cols=cols, subplot_titles=runs, horizontal_spacing=0.03, vertical_spacing=0.08
+    )
     data = results.data
     seed = int(results.summary["seed"].min())
     labels = data.y_train.ravel().astype(int)
@@ -174,21 +178,36 @@ def decision_boundaries(results, colors: dict[str, str], big: bool = False) -> g
         xs, ys, p = boundary_grid(results, run, seed)
         fig.add_trace(
             go.Heatmap(
-                x=xs, y=ys, z=p, colorscale="RdBu" if not multiclass else "Viridis",
-                zmin=0, zmax=1 if not multiclass else data.n_classes - 1, showscale=False,
-                opacity=0.55, hoverinfo="skip",
+                x=xs,
+                y=ys,
+                z=p,
+                colorscale="RdBu" if not multiclass else "Viridis",
+                zmin=0,
+                zmax=1 if not multiclass else data.n_classes - 1,
+                showscale=False,
+                opacity=0.55,
+                hoverinfo="skip",
             ),
-            row=r, col=c,
-        )  # fmt: skip
+            row=r,
+            col=c,
+        )
         fig.add_trace(
             go.Scatter(
-                x=data.X_train[:, 0], y=data.X_train[:, 1], mode="markers",
-                marker={"color": labels, "colorscale": "RdBu" if not multiclass else "Viridis",
-                        "size": 4, "line": {"width": 0.3, "color": "white"}},
-                showlegend=False, hoverinfo="skip",
+                x=data.X_train[:, 0],
+                y=data.X_train[:, 1],
+                mode="markers",
+                marker={
+                    "color": labels,
+                    "colorscale": "RdBu" if not multiclass else "Viridis",
+                    "size": 4,
+                    "line": {"width": 0.3, "color": "white"},
+                },
+                showlegend=False,
+                hoverinfo="skip",
             ),
-            row=r, col=c,
-        )  # fmt: skip
+            row=r,
+            col=c,
+        )
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False)
     return apply_style(fig, big, height=260 * rows)
