@@ -1,5 +1,74 @@
-"""Placeholder page (being built)."""
+"""Loss landscape: the network's loss surface on a plane shared by every run's path."""
 
-from dashboard.page import setup
+import streamlit as st
 
-setup("4_loss_landscape")
+from dashboard import export
+from dashboard.figures import landscape as figs
+from dashboard.page import need_results, setup
+from nn_core import landscape
+
+config, results, colors, big = setup("Loss landscape")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def compute(_results, key: str, seed: int, method: str, resolution: int):
+    """Cached on the results' identity key and the plane settings, never on arrays."""
+    return landscape.compute(_results, seed=seed, method=method, resolution=resolution)
+
+
+if need_results(results):
+    st.caption(
+        "Every run of a seed starts from the same weights θ₀, so one plane through θ₀ holds "
+        "all paths: θ(a, b) = θ₀ + a·d₁ + b·d₂. PCA directions follow where the runs actually "
+        "went; filter-normalised random directions (Li et al., 2018) show a neutral slice."
+    )
+    c1, c2, c3 = st.columns(3)
+    method = (
+        c1.segmented_control(
+            "Directions",
+            list(landscape.DIRECTIONS),
+            default="pca",
+            key="ll_method",
+            format_func={"pca": "PCA of the paths", "random": "Random (filter-normalised)"}.get,
+        )
+        or "pca"
+    )
+    resolution = c2.select_slider("Grid", [21, 41, 61, 81], value=41, key="ll_res")
+    seeds = sorted(results.summary["seed"].unique())
+    seed = c3.selectbox("Seed", seeds, key="ll_seed")
+    data = results.data
+    key = "|".join(
+        [
+            results.config.to_json(),
+            str(results.cancelled),
+            str(len(results.summary)),
+            data.name,
+            str(data.X_train.shape),
+            str(float(data.X_train.sum())),
+        ]
+    )
+    try:
+        with st.spinner("Evaluating the loss on the plane…"):
+            land = compute(results, key, int(seed), method, resolution)
+    except ValueError as exc:
+        st.error(f"No landscape to show: {exc}")
+        st.stop()
+    st.metric("Share of the weights' movement the plane captures", f"{land.plane.explained:.0%}")
+    for warning in figs.fidelity_warnings(land):
+        st.warning(warning)
+    tab2d, tab3d = st.tabs(["Contours", "3-D surface"])
+    with tab2d:
+        st.plotly_chart(figs.contour(land, colors, big), key="chart_land_contour")
+    with tab3d:
+        st.plotly_chart(figs.surface3d(land, colors, big), key="chart_land_3d")
+    d1, d2 = st.columns(2)
+    d1.download_button(
+        "Landscape CSV",
+        export.csv_bytes(land.grid_frame()),
+        "landscape.csv",
+        "text/csv",
+        key="dl_landscape",
+    )
+    d2.download_button(
+        "Paths CSV", export.csv_bytes(land.paths), "path.csv", "text/csv", key="dl_paths"
+    )

@@ -1,5 +1,40 @@
-"""Placeholder page (being built)."""
+"""Data: the dataset each run was trained on, as the network saw it."""
 
+import streamlit as st
+
+from dashboard import export
+from dashboard.figures import data as figs
 from dashboard.page import setup
+from nn_core import datasets
 
-setup("5_data")
+config, results, colors, big = setup("Data")
+
+# Before any run, show the configured synthetic data so users see what they will train on.
+data = results.data if results is not None else None
+if data is None:
+    try:
+        data = datasets.make(config.dataset)
+    except Exception as exc:  # a dataset that cannot be built is explained, not raised
+        st.error(f"This dataset cannot be shown: {exc}")
+        st.stop()
+    st.caption("Preview of the configured dataset; no comparison has been run yet.")
+
+c1, c2, c3, c4 = st.columns(4)
+c1.metric("Task", data.task)
+c2.metric("Features", data.n_features)
+c3.metric("Train rows", len(data.X_train))
+c4.metric("Validation rows", len(data.X_val))
+
+if data.n_features <= 2:
+    st.plotly_chart(figs.scatter(data, big), key="chart_data")
+if data.task != "regression":
+    st.subheader("Class balance")
+    st.dataframe(figs.class_balance(data), hide_index=True)
+st.subheader("Rows (standardised with the training mean and standard deviation)")
+table = figs.frame(data)
+st.dataframe(table, hide_index=True, height=320)
+with st.expander("Standardisation statistics"):
+    st.dataframe(figs.summary_stats(data), hide_index=True)
+st.download_button(
+    "Data CSV", export.csv_bytes(table), f"{data.name}.csv", "text/csv", key="dl_data"
+)
