@@ -11,8 +11,16 @@ config, results, colors, big = setup("Loss curves")
 if need_results(results):
     metric_label = "R²" if results.metric == "r2" else "Accuracy"
     c1, c2, c3, c4 = st.columns(4)
-    x = c1.segmented_control("x axis", list(curves.X_AXES), default="epoch",
-                             format_func=curves.X_AXES.get, key="lc_x") or "epoch"  # fmt: skip
+    x = (
+        c1.segmented_control(
+            "x axis",
+            list(curves.X_AXES),
+            default="epoch",
+            format_func=curves.X_AXES.get,
+            key="lc_x",
+        )
+        or "epoch"
+    )
     log_y = c2.toggle("Log loss axis", key="lc_log")
     show_val = c3.toggle("Show validation", value=True, key="lc_val")
     splits = ("train", "val") if show_val else ("train",)
@@ -23,8 +31,15 @@ if need_results(results):
     st.plotly_chart(acc_fig, key="chart_accuracy")
 
     st.subheader("Summary")
-    target = c4.number_input("Target train loss", 0.0, 100.0, value=0.3, step=0.05,
-                             key="lc_target", help="Epochs to reach it, per run")  # fmt: skip
+    target = c4.number_input(
+        "Target train loss",
+        0.0,
+        100.0,
+        value=0.3,
+        step=0.05,
+        key="lc_target",
+        help="Epochs to reach it, per run",
+    )
     table = curves.summary_table(results.summary, results.curves, target)
     st.dataframe(table, hide_index=True, width="stretch")
 
@@ -39,9 +54,20 @@ if need_results(results):
         st.plotly_chart(curves.decision_boundaries(results, colors, big), key="chart_boundaries")
 
     d1, d2, d3 = st.columns(3)
-    d1.download_button("Curves CSV", export.table_csv(results, "curves"), "curves.csv",
-                       "text/csv", key="dl_curves")  # fmt: skip
-    d2.download_button("Summary CSV", export.table_csv(results, "summary"), "summary.csv",
-                       "text/csv", key="dl_summary")  # fmt: skip
-    d3.download_button("Everything (ZIP)", export.zip_bytes(results), "optimizer-lab.zip",
-                       "application/zip", key="dl_zip")  # fmt: skip
+    d1.download_button(
+        "Curves CSV", export.table_csv(results, "curves"), "curves.csv", "text/csv", key="dl_curves"
+    )
+    d2.download_button(
+        "Summary CSV",
+        export.table_csv(results, "summary"),
+        "summary.csv",
+        "text/csv",
+        key="dl_summary",
+    )
+    d3.download_button(
+        "Everything (ZIP)",
+        export.zip_bytes(results),
+        "optimizer-lab.zip",
+        "application/zip",
+        key="dl_zip",
+    )
