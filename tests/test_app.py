@@ -1,0 +1,118 @@
+"""The app through Streamlit's AppTest: every page, fresh and after every preset, as a user
+meets it (small epochs keep it quick)."""
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import sidebar, state
+from nn_core import PRESETS, ExperimentConfig
+from nn_core.datasets import make
+from nn_core.training import build_architecture, initial_params, train_run
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
+TIMEOUT = 120
+
+
+def app(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def run_button(at):
+    return next(b for b in at.sidebar.button if b.label == "Run comparison")
+
+
+def no_exception(at, where: str):
+    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
+
+
+def test_every_page_renders_on_a_fresh_session():
+    at = app()
+    no_exception(at, "entry")
+    assert at.sidebar.selectbox(key="w_preset").value == "default"
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_exception(at, page)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_runs_on_its_own(page):
+    at = AppTest.from_file(str(ROOT / page), default_timeout=TIMEOUT).run()
+    no_exception(at, page)
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_page_after_running_each_preset(preset):
+    at = app(preset=preset)
+    assert at.sidebar.selectbox(key="w_preset").value == preset
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    no_exception(at, f"{preset}: run")
+    results = at.session_state[state.RESULTS_KEY]
+    assert results.config.training.epochs == 2
+    assert [r.label for r in results.config.runs] == [
+        r.label for r in ExperimentConfig.preset(preset).runs
+    ]
+    assert len(at.get("plotly_chart")) >= 2
+    for page in PAGES:
+        at.switch_page(page).run()
+        no_exception(at, f"{preset}: {page}")
+    assert at.session_state[state.RESULTS_KEY] is results  # switching pages never retrains
+
+
+def test_invalid_settings_are_explained_and_block_the_run():
+    at = app()
+    at.sidebar.text_input(key="w_net_widths").set_value("8, 1000").run()
+    assert any("between 1 and 512" in e.value for e in at.sidebar.error)
+    assert run_button(at).disabled
+    at.sidebar.text_input(key="w_net_widths").set_value("8, x").run()
+    assert any("whole numbers" in e.value for e in at.sidebar.error)
+    at.sidebar.text_input(key="w_net_widths").set_value("8, 8").run()
+    assert not at.sidebar.error and not run_button(at).disabled
+    assert at.session_state[state.CONFIG_KEY].network.hidden_layers == (8, 8)
+    no_exception(at, "after fixing")
+
+
+def test_settings_survive_page_switches_and_reach_the_url():
+    at = app()
+    at.sidebar.text_input(key="w_net_widths").set_value("12, 9").run()
+    at.switch_page("pages/5_data.py").run()
+    assert at.sidebar.text_input(key="w_net_widths").value == "12, 9"
+    assert "config" in at.query_params
+    encoded = at.query_params["config"]
+    encoded = encoded[0] if isinstance(encoded, list) else encoded
+    assert state.decode_config(encoded).network.hidden_layers == (12, 9)
+
+
+def test_a_damaged_link_is_explained_and_the_default_loads():
+    at = app(config="not-a-config")
+    no_exception(at, "damaged link")
+    assert any("Ignored the configuration in the link" in w.value for w in at.warning)
+    assert at.sidebar.selectbox(key="w_preset").value == "default"
+
+
+def test_choosing_a_preset_replaces_the_settings():
+    at = app()
+    at.sidebar.selectbox(key="w_preset").set_value("vanishing-sigmoid").run()
+    assert at.sidebar.text_input(key="w_net_widths").value == ", ".join(["32"] * 10)
+    assert at.session_state[state.CONFIG_KEY] == ExperimentConfig.preset("vanishing-sigmoid")
+
+
+def test_a_cancelled_run_keeps_the_runs_that_finished():
+    config = ExperimentConfig.preset("default").with_training(epochs=1)
+    data = make(config.dataset)
+    arch = build_architecture(config, data)
+    theta0 = initial_params(config, arch, 0)
+    finished = [train_run(config, run, 0, data, arch, theta0) for run in config.runs[:2]]
+    at = app()
+    at.session_state[sidebar.PARTIAL_KEY] = (config, finished)
+    at.run()
+    results = at.session_state[state.RESULTS_KEY]
+    assert results.cancelled and list(results.summary["run"]) == ["GD", "SGD"]
+    assert any("kept the 2 run(s)" in w.value for w in at.warning)
+    no_exception(at, "recovered")
