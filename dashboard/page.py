@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from nn_core import ExperimentConfig, Results
+from nn_core import PRESETS, ExperimentConfig, Results
 
 from . import sidebar, state
 from .figures import run_colors
@@ -21,8 +21,16 @@ h1 { font-size: 3rem !important; }
 def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str], bool]:
     """Render the shared parts of a page; returns (config, results or None, colours, big)."""
     st.set_page_config(page_title=f"{title} · Optimizer lab", layout="wide")
-    config, results = sidebar.render(title)
     big = bool(st.session_state.get(state.PRESENTATION_KEY, False))
+    if big:
+        st.pills(
+            "Demos",
+            list(PRESETS),
+            key="lab_demo",
+            label_visibility="collapsed",
+            on_change=_on_demo,
+        )
+    config, results = sidebar.render(title)
     if big:
         st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
     st.title(title)
@@ -39,6 +47,12 @@ def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str],
     else:
         colors = run_colors(r.label for r in config.runs)
     return config, results, colors, big
+
+
+def _on_demo() -> None:
+    name = st.session_state.get("lab_demo")
+    if name:
+        sidebar.run_preset(name)
 
 
 def need_results(results: Results | None) -> bool:

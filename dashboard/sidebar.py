@@ -28,6 +28,7 @@ from . import runner, state
 W = "w_"  # prefix of every sidebar widget key (cleared when a new configuration is loaded)
 RUNS_BASE_KEY = "lab_runs_base"
 PAGE_KEY = "lab_page"
+AUTORUN_KEY = "lab_autorun"
 PARTIAL_KEY = "lab_partial"
 UI_MAX_EPOCHS = 5000
 UI_MAX_SAMPLES = 20000
@@ -191,6 +192,12 @@ def _on_preset() -> None:
     name = st.session_state[W + "preset"]
     load_config(ExperimentConfig.preset(name), name)
     st.session_state[W + "preset"] = name
+
+
+def run_preset(name: str) -> None:
+    """Load a preset and train it on this rerun (presentation mode: one click per demo)."""
+    load_config(ExperimentConfig.preset(name), name)
+    st.session_state[AUTORUN_KEY] = True
 
 
 def _doc_from_widgets(runs_table: pd.DataFrame, errors: dict[str, str]) -> dict[str, Any]:
@@ -406,6 +413,8 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
         if reason:
             st.caption(f"Run is disabled until this is fixed: {reason}")
         _import_export(config)
+    if st.session_state.pop(AUTORUN_KEY, False) and valid:
+        clicked = True
     if clicked:
         _run(config)
     _recover_partial()

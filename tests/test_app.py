@@ -116,3 +116,13 @@ def test_a_cancelled_run_keeps_the_runs_that_finished():
     assert results.cancelled and list(results.summary["run"]) == ["GD", "SGD"]
     assert any("kept the 2 run(s)" in w.value for w in at.warning)
     no_exception(at, "recovered")
+
+
+def test_presentation_mode_runs_a_demo_in_one_click():
+    at = app()
+    at.sidebar.toggle(key=state.PRESENTATION_KEY).set_value(True).run()
+    at.pills(key="lab_demo").set_value("relu-he-fix").run()
+    no_exception(at, "demo click")
+    results = at.session_state[state.RESULTS_KEY]
+    assert results.config == ExperimentConfig.preset("relu-he-fix")
+    assert len(at.get("plotly_chart")) >= 2
