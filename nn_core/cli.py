@@ -108,7 +108,7 @@ def _list_datasets() -> None:
         d = g.make(np.random.default_rng(0), 4, 0.0, 3)[0].shape[1]
         task = g.task if g.task == "regression" else "classification"
         if g.name in ("blobs", "spirals"):
-            task += " (`classes`)"
+            task += " (2-10 classes)"
         elif g.task == "classification":
             task += " (2 classes)"
         shape = f"n_samples x {d}"

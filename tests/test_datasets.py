@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nn_core.config import DatasetConfig
-from nn_core.datasets import DATASETS, make
+from nn_core.datasets import DATASETS, make, prepare
 
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
@@ -42,3 +42,15 @@ def test_noise_parameter_is_used():
     assert set(np.round(raw_radius, 9)) == {0.5, 1.0}
     noisy = make(DatasetConfig(name="circles", noise=0.2, val_fraction=0.0))
     assert len(set(np.round(np.hypot(*(noisy.X_train * noisy.std + noisy.mean).T), 9))) > 2
+
+
+def test_regression_targets_are_standardised_only_on_request():
+    sine = make(DatasetConfig(name="sine", n_samples=200, noise=0.1))
+    assert (sine.y_mean, sine.y_std) == (0.0, 1.0)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(100, 2)), 300 + 50 * rng.normal(size=100)
+    data = prepare("r", X, y, False, 0.2, np.random.default_rng(1), standardize_target=True)
+    np.testing.assert_allclose([data.y_train.mean(), data.y_train.std()], [0, 1], atol=1e-12)
+    assert abs(data.y_mean - 300) < 20 and abs(data.y_std - 50) < 10
+    np.testing.assert_allclose(np.sort(np.r_[data.y_train, data.y_val].ravel() * data.y_std
+                                       + data.y_mean), np.sort(y))  # fmt: skip
