@@ -15,15 +15,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nn_core import PRESETS, ConfigError, ExperimentConfig
+from nn_core import PRESETS, ConfigError, ExperimentConfig, datasets, tabular
 from nn_core.activations import ACTIVATIONS
-from nn_core.datasets import DATASETS
+from nn_core.datasets import BUNDLED, DATASETS
 from nn_core.initializers import INITIALIZERS
 from nn_core.optimizers import RULES
 from nn_core.results import Results
 from nn_core.training import build_architecture
 
-from . import runner, state
+from . import data_source, runner, state
 
 W = "w_"  # prefix of every sidebar widget key (cleared when a new configuration is loaded)
 RUNS_BASE_KEY = "lab_runs_base"
@@ -148,9 +148,9 @@ def _seed_widgets(config: ExperimentConfig) -> None:
     d, n, t = config.dataset, config.network, config.training
     acts = n.activations
     defaults = {
-        "ds_name": d.name,
+        **data_source.synthetic_defaults(config),
+        "ds_source": data_source.source_of(config),
         "ds_n": d.n_samples,
-        "ds_noise": float(d.noise if d.noise is not None else DATASETS[d.name].default_noise),
         "ds_classes": d.classes,
         "ds_val": d.val_fraction,
         "ds_seed": d.seed,
@@ -224,7 +224,7 @@ def _doc_from_widgets(runs_table: pd.DataFrame, errors: dict[str, str]) -> dict[
     clip = s[W + "tr_clip"]
     return {
         "dataset": {
-            "name": s[W + "ds_name"],
+            "name": s[W + "ds_bundled"] if s[W + "ds_source"] == "bundled" else s[W + "ds_name"],
             "n_samples": s[W + "ds_n"],
             "noise": s[W + "ds_noise"],
             "classes": s[W + "ds_classes"],
@@ -284,20 +284,39 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
         if current in PRESETS:
             st.caption(PRESETS[current].explanation)
         presenting = st.session_state.get(state.PRESENTATION_KEY, False)
-        errors: dict[str, str] = {}
+        errors: dict[str, str] = {}  # shown in their section and block the run
+        blockers: list[str] = []  # already explained by their widget; block the run
         slots = {}
         with st.expander("Data", expanded=False):
             slots["dataset"] = st.empty()
-            st.selectbox(
-                "Dataset",
-                list(DATASETS),
-                key=W + "ds_name",
-                format_func=lambda n: DATASETS[n].label,
+            source = st.radio(
+                "Source",
+                list(data_source.SOURCES),
+                key=W + "ds_source",
+                format_func=data_source.SOURCES.get,
+                horizontal=True,
             )
-            st.number_input("Samples", 20, UI_MAX_SAMPLES, step=50, key=W + "ds_n")
-            st.slider("Noise", 0.0, 2.0, step=0.01, key=W + "ds_noise")
-            if st.session_state[W + "ds_name"] in ("blobs", "spirals"):
-                st.number_input("Classes", 2, 10, key=W + "ds_classes")
+            st.session_state[data_source.SOURCE_KEY] = source
+            if source == "synthetic":
+                st.selectbox(
+                    "Dataset",
+                    list(DATASETS),
+                    key=W + "ds_name",
+                    format_func=lambda n: DATASETS[n].label,
+                )
+                st.number_input("Samples", 20, UI_MAX_SAMPLES, step=50, key=W + "ds_n")
+                st.slider("Noise", 0.0, 2.0, step=0.01, key=W + "ds_noise")
+                if st.session_state[W + "ds_name"] in ("blobs", "spirals"):
+                    st.number_input("Classes", 2, 10, key=W + "ds_classes")
+            elif source == "bundled":
+                st.selectbox(
+                    "Dataset",
+                    list(BUNDLED),
+                    key=W + "ds_bundled",
+                    format_func=lambda n: BUNDLED[n].label,
+                )
+            elif data_source.render_upload() is None:  # its widgets showed why
+                blockers.append("upload a valid CSV file and choose its target column")
             st.slider("Validation fraction", 0.0, 0.5, step=0.05, key=W + "ds_val")
             st.number_input("Data seed", 0, 2**31 - 1, key=W + "ds_seed")
         with st.expander("Network", expanded=False):
@@ -394,13 +413,13 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
         for section, slot in slots.items():
             with slot.container():
                 _error_at(error, errors, section)
-        valid = new_config is not None and not errors
+        valid = new_config is not None and not errors and not blockers
         if valid and new_config != config:
             keep = st.session_state.get(state.PRESET_KEY)
             keep = keep if keep in PRESETS and new_config == ExperimentConfig.preset(keep) else None
             state.set_config(st.session_state, st.query_params, new_config, keep)
             config = new_config
-        problems = list(errors.values()) + ([str(error)] if error is not None else [])
+        problems = [*errors.values(), *blockers] + ([str(error)] if error is not None else [])
         reason = "" if valid else "; ".join(problems)
         clicked = st.button(
             "Run comparison",
@@ -445,6 +464,15 @@ def _import_export(config: ExperimentConfig) -> None:
 def _run(config: ExperimentConfig) -> None:
     """Train with a progress bar; a click anywhere (e.g. Cancel) interrupts and keeps what
     finished (recovered by :func:`_recover_partial` on the next run of the script)."""
+    data, fingerprint, report = None, "", None
+    if data_source.source_of(config) == "upload":
+        upload = st.session_state[data_source.UPLOAD_KEY]
+        try:
+            data, report = data_source.load(upload, config)
+        except tabular.DataError as exc:
+            st.error(f"Not trained: {exc.message}")
+            return
+        fingerprint = data_source.fingerprint(upload, config)
     area = st.container()
     with area:
         st.button("Cancel", key=W + "cancel", help="Stop and keep the runs that finished")
@@ -463,10 +491,13 @@ def _run(config: ExperimentConfig) -> None:
         )
 
     partial: list = []
-    st.session_state[PARTIAL_KEY] = (config, partial)
-    _, results, _ = runner.run(config, progress=progress, partial=partial)
+    st.session_state[PARTIAL_KEY] = (config, partial, data)
+    _, results, _ = runner.run(config, data, fingerprint, progress=progress, partial=partial)
     st.session_state.pop(PARTIAL_KEY, None)
-    state.remember(st.session_state, results, st.session_state.get(state.PRESET_KEY))
+    if report is not None:
+        results.data_report = report.to_dict()
+    name = f"upload: {data.name}" if data is not None else st.session_state.get(state.PRESET_KEY)
+    state.remember(st.session_state, results, name)
     area.empty()
 
 
@@ -475,13 +506,12 @@ def _recover_partial() -> None:
     pending = st.session_state.pop(PARTIAL_KEY, None)
     if pending is None:
         return
-    config, records = pending
+    config, records, data = pending
     if not records:
         st.session_state[state.NOTICE_KEY] = "Training cancelled before any run finished."
         return
-    from nn_core import datasets
-
-    data = datasets.make(config.dataset, dtype=config.training.dtype)
+    if data is None:
+        data = datasets.make(config.dataset, dtype=config.training.dtype)
     arch = build_architecture(config, data)
     results = Results.from_records(config, data, arch, list(records), cancelled=True)
     state.remember(st.session_state, results, None)

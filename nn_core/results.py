@@ -55,6 +55,7 @@ class Results:
     summary: pd.DataFrame
     snapshots: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]  # (run, seed) -> (epochs, θ)
     cancelled: bool = False
+    data_report: dict | None = None  # what the CSV loader read, encoded and dropped, if any
 
     @property
     def metric(self) -> str:

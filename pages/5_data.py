@@ -19,6 +19,11 @@ if data is None:
         st.stop()
     st.caption("Preview of the configured dataset; no comparison has been run yet.")
 
+report = getattr(results, "data_report", None) if results is not None else None
+if report:
+    st.subheader(f"Uploaded file: {report['source']}")
+    st.markdown("\n".join(f"- {line}" for line in report["notes"]))
+
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Task", data.task)
 c2.metric("Features", data.n_features)

@@ -110,7 +110,7 @@ def test_a_cancelled_run_keeps_the_runs_that_finished():
     theta0 = initial_params(config, arch, 0)
     finished = [train_run(config, run, 0, data, arch, theta0) for run in config.runs[:2]]
     at = app()
-    at.session_state[sidebar.PARTIAL_KEY] = (config, finished)
+    at.session_state[sidebar.PARTIAL_KEY] = (config, finished, None)
     at.run()
     results = at.session_state[state.RESULTS_KEY]
     assert results.cancelled and list(results.summary["run"]) == ["GD", "SGD"]
@@ -126,3 +126,64 @@ def test_presentation_mode_runs_a_demo_in_one_click():
     results = at.session_state[state.RESULTS_KEY]
     assert results.config == ExperimentConfig.preset("relu-he-fix")
     assert len(at.get("plotly_chart")) >= 2
+
+
+DATA = ROOT / "tests" / "data"
+
+
+def upload(at, filename: str):
+    at.sidebar.radio(key="w_ds_source").set_value("upload").run()
+    at.sidebar.file_uploader(key="w_upload").upload(filename, (DATA / filename).read_bytes())
+    return at.run()
+
+
+def test_a_valid_upload_trains_and_is_described_on_the_data_page():
+    at = upload(app(), "bom_crlf_semicolon.csv")
+    no_exception(at, "upload")
+    assert not at.sidebar.error, [e.value for e in at.sidebar.error]
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    no_exception(at, "upload run")
+    results = at.session_state[state.RESULTS_KEY]
+    assert results.data_report["source"] == "upload"
+    assert results.data.n_features == len(results.data_report["feature_names"])
+    at.switch_page("pages/5_data.py").run()
+    no_exception(at, "data page")
+    assert any("Uploaded file" in h.value for h in at.subheader)
+    # the upload survives a page switch
+    assert at.sidebar.radio(key="w_ds_source").value == "upload"
+
+
+@pytest.mark.parametrize(
+    ("filename", "words"),
+    [
+        ("binary.bin", "not"),
+        ("empty.csv", "empty"),
+        ("header_only.csv", "header"),
+        ("workbook.xlsx", ""),
+    ],
+)
+def test_a_broken_upload_shows_an_error_not_an_exception(filename, words):
+    at = upload(app(), filename)
+    no_exception(at, filename)
+    errors = [e.value for e in at.sidebar.error]
+    assert errors and words in errors[0].lower()
+    assert run_button(at).disabled
+
+
+def test_a_single_class_target_is_refused_next_to_the_target_picker():
+    at = upload(app(), "single_class.csv")
+    no_exception(at, "single class")
+    assert any("class" in e.value.lower() for e in at.sidebar.error)
+    assert run_button(at).disabled
+
+
+def test_a_bundled_dataset_runs():
+    at = app()
+    at.sidebar.radio(key="w_ds_source").set_value("bundled").run()
+    at.sidebar.selectbox(key="w_ds_bundled").set_value("iris").run()
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    no_exception(at, "bundled")
+    results = at.session_state[state.RESULTS_KEY]
+    assert results.config.dataset.name == "iris" and results.data.n_classes == 3

@@ -1,0 +1,116 @@
+"""Where the training data comes from: a synthetic generator, a bundled real dataset, or the
+user's uploaded CSV.
+
+Synthetic and bundled data are fully described by the configuration (``dataset.name``). An
+upload is not: its bytes, target column and task live under one plain session-state key
+(``UPLOAD_KEY``) so they survive page switches (the upload widget itself is reset by Streamlit
+when another page draws it), and the comparison is cached on a fingerprint of the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+
+from nn_core import ExperimentConfig, tabular
+from nn_core.datasets import BUNDLED, DATASETS, Dataset
+
+UPLOAD_KEY = "lab_upload"
+SOURCE_KEY = "lab_source"
+SOURCES = {"synthetic": "Synthetic", "bundled": "Bundled real data", "upload": "Upload a CSV"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """An uploaded file and the choices made about it."""
+
+    name: str
+    raw: bytes
+    target: str | None = None
+    task: str = "auto"
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.raw).hexdigest()[:16]
+
+
+def source_of(config: ExperimentConfig) -> str:
+    chosen = st.session_state.get(SOURCE_KEY)
+    if chosen == "upload" and st.session_state.get(UPLOAD_KEY) is not None:
+        return "upload"
+    return "bundled" if config.dataset.name in BUNDLED else "synthetic"
+
+
+def fingerprint(upload: Upload, config: ExperimentConfig) -> str:
+    d = config.dataset
+    return f"upload:{upload.digest}:{upload.target}:{upload.task}:{d.val_fraction}:{d.seed}"
+
+
+def load(upload: Upload, config: ExperimentConfig) -> tuple[Dataset, tabular.DataReport]:
+    """The uploaded file as a split, standardised dataset (raises ``tabular.DataError``)."""
+    d = config.dataset
+    return tabular.load_dataset(
+        upload.raw,
+        upload.target or "",
+        upload.task,
+        d.val_fraction,
+        d.seed,
+        dtype=config.training.dtype,
+    )
+
+
+def render_upload() -> Upload | None:
+    """The upload widgets; every refusal is shown next to the widget it concerns."""
+    upload: Upload | None = st.session_state.get(UPLOAD_KEY)
+    file = st.file_uploader(
+        "CSV file",
+        key="w_upload",  # no type filter: the loader explains what is wrong with any file
+        help=f"Comma, semicolon or tab separated, at most {tabular.MAX_BYTES // 2**20} MiB, "
+        f"{tabular.MAX_ROWS:,} rows and {tabular.MAX_COLUMNS} columns.",
+    )
+    if file is not None and (upload is None or upload.raw != file.getvalue()):
+        upload = Upload(file.name, file.getvalue())
+        st.session_state[UPLOAD_KEY] = upload
+    if upload is None:
+        st.caption("No file yet. Bad files are refused with a message; nothing else is lost.")
+        return None
+    st.caption(f"Using **{upload.name}** ({len(upload.raw):,} bytes).")
+    errors = tabular.validate_csv(upload.raw)
+    if errors:
+        st.error(f"{upload.name}: {errors[0].message}", icon="⚠️")
+        return None
+    columns = tabular.read_columns(upload.raw)
+    target = upload.target if upload.target in columns else columns[-1]
+    target = st.selectbox("Target column", columns, index=columns.index(target), key="w_target")
+    task = st.selectbox(
+        "Task",
+        list(tabular.TASKS),
+        index=list(tabular.TASKS).index(upload.task),
+        key="w_task",
+        help="auto: classes for text or few distinct values",
+    )
+    upload = Upload(upload.name, upload.raw, target, task)
+    st.session_state[UPLOAD_KEY] = upload
+    problems = tabular.validate_csv(upload.raw, target, task)
+    if problems:
+        st.error(problems[0].message, icon="⚠️")
+        return None
+    if st.button("Remove file", key="w_upload_remove"):
+        st.session_state[UPLOAD_KEY] = None
+        st.session_state[SOURCE_KEY] = "synthetic"
+        st.rerun()
+    return upload
+
+
+def synthetic_defaults(config: ExperimentConfig) -> dict:
+    """Widget seeds for the synthetic generator (a bundled name keeps moons' defaults)."""
+    d = config.dataset
+    name = d.name if d.name in DATASETS else "moons"
+    noise = d.noise if d.noise is not None else DATASETS[name].default_noise
+    return {"ds_name": name, "ds_noise": float(noise), "ds_bundled": _first_bundled(d.name)}
+
+
+def _first_bundled(name: str) -> str:
+    return name if name in BUNDLED else next(iter(BUNDLED))
