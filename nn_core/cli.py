@@ -1,4 +1,4 @@
-"""Command line: ``python -m nn_core presets | datasets | compare``.
+"""Command line: ``python -m nn_core presets | datasets | compare | surface``.
 
 Bad input (unknown preset, malformed or invalid config, a CSV file the loader refuses, unwritable
 output folder) exits with code 2 and one line on stderr, never a traceback.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import datasets, tabular
+from . import datasets, optimizers, surfaces, tabular
 from .config import TASKS, ConfigError, ExperimentConfig
 from .presets import PRESETS
 from .tabular import DataError
@@ -50,7 +50,55 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no progress line (it is drawn only on a terminal anyway)",
     )
+    c.add_argument(
+        "--landscape",
+        action="store_true",
+        help="also write landscape.csv (a, b, loss) and path.csv: the loss on a plane through "
+        "the common start and every run's projected path",
+    )
+    c.add_argument("--landscape-method", choices=landscape_methods(), default="pca")
+    c.add_argument("--landscape-resolution", type=int, default=41, help="grid points per axis")
+    c.add_argument("--landscape-seed", type=int, help="which seed's runs (default: the first)")
+    _surface_parser(sub)
     return p
+
+
+def landscape_methods() -> tuple[str, ...]:
+    from .landscape import DIRECTIONS
+
+    return DIRECTIONS
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def _surface_parser(sub) -> None:
+    s = sub.add_parser("surface", help="walk an optimizer on a 2-D test function")
+    s.add_argument("--function", required=True, choices=list(surfaces.SURFACES))
+    s.add_argument("--optimizer", required=True, choices=list(optimizers.RULES))
+    s.add_argument("--start", nargs=2, type=float, metavar=("X", "Y"))
+    s.add_argument("--steps", type=int, default=200)
+    s.add_argument("--kappa", type=float, help="condition number of the bowl")
+    s.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    # Every hyperparameter of every rule, with the configuration's (torch's) names.
+    seen: dict[str, optimizers.HyperParam] = {}
+    for rule in optimizers.RULES.values():
+        for h in rule.hyper:
+            seen.setdefault(h.name, h)
+    for name, h in seen.items():
+        flags = [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
+        if h.kind == "pair":
+            s.add_argument(*flags, dest=name, nargs=2, type=float, help=h.help)
+        elif h.kind == "bool":
+            s.add_argument(*flags, dest=name, type=_bool, help=h.help + " (true/false)")
+        else:
+            s.add_argument(*flags, dest=name, type=float, help=h.help)
+    s.set_defaults(hyper_names=list(seen))
 
 
 def _load(args) -> ExperimentConfig:
@@ -140,9 +188,61 @@ def _compare(args) -> int:
             print(f"data: {line}")
     diverged = results.summary[results.summary["diverged"]]
     for _, row in diverged.iterrows():
-        print(f"note: run {row['run']} (seed {row['seed']}) diverged at step "
-              f"{int(row['diverged_step'])}")  # fmt: skip
+        print(
+            f"note: run {row['run']} (seed {row['seed']}) diverged at step "
+            f"{int(row['diverged_step'])}"
+        )
+    if args.landscape:
+        paths += _write_landscape(args, results)
     print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
+def _write_landscape(args, results) -> list[Path]:
+    from .landscape import compute
+
+    try:
+        land = compute(
+            results,
+            seed=args.landscape_seed,
+            method=args.landscape_method,
+            resolution=args.landscape_resolution,
+        )
+    except ValueError as exc:
+        raise UsageError(f"landscape: {exc}") from None
+    grid, path = args.out / "landscape.csv", args.out / "path.csv"
+    land.grid_frame().to_csv(grid, index=False)
+    land.paths.to_csv(path, index=False)
+    print(f"landscape: the plane captures {land.plane.explained:.1%} of the weights' movement")
+    return [grid, path]
+
+
+def _surface(args) -> int:
+    hyper = {n: getattr(args, n) for n in args.hyper_names if getattr(args, n) is not None}
+    try:
+        df = surfaces.run_surface(
+            args.function,
+            args.optimizer,
+            hyper,
+            start=tuple(args.start) if args.start else None,
+            steps=args.steps,
+            kappa=args.kappa,
+        )
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        df.to_csv(args.out, index=False)
+    except OSError as exc:
+        raise UsageError(f"cannot write {args.out}: {exc}") from None
+    last = df.iloc[-1]
+    end = "diverged" if last["diverged"] else f"loss {last['loss']:.6g}"
+    print(
+        f"{args.optimizer} on {args.function}: {int(last['step'])} steps, ({last['x']:.6g}, "
+        f"{last['y']:.6g}), {end}; wrote {args.out}"
+    )
     return 0
 
 
@@ -156,6 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "datasets":
             _list_datasets()
             return 0
+        if args.command == "surface":
+            return _surface(args)
         return _compare(args)
     except (UsageError, ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

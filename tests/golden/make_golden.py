@@ -550,6 +550,90 @@ def write_json(path: Path, data: dict) -> None:
     path.write_text(text)
 
 
+# --- 2-D test functions -------------------------------------------------------------------------
+
+SURFACE_STEPS = 60
+ADAPTIVE_LR = 0.05  # Adagrad, RMSprop, Adam, AdamW, NAdam on the test functions
+
+
+def surface_case_specs() -> list[dict]:
+    """Every rule on every test function from its customary start (the bowl at κ = 10)."""
+    from nn_core.surfaces import SURFACES
+
+    specs = []
+    for sname, surf in SURFACES.items():
+        for rule in RULES:
+            if rule == "adadelta":
+                lr = 1.0
+            elif rule in ("sgd", "momentum", "nesterov"):
+                lr = surf.default_lr
+            else:
+                lr = ADAPTIVE_LR
+            specs.append(
+                {
+                    "surface": sname,
+                    "rule": rule,
+                    "overrides": {"lr": lr},
+                    "start": list(surf.start),
+                    "kappa": 10.0,
+                    "steps": SURFACE_STEPS,
+                }
+            )
+    return specs
+
+
+def torch_surface(torch, name: str, kappa: float):
+    """f(p) for p = (x, y) with torch operations (gradients by autograd, not by formula)."""
+    pi = torch.pi
+
+    def f(p):
+        x, y = p[0], p[1]
+        if name == "rosenbrock":
+            return (1 - x) ** 2 + 100 * (y - x**2) ** 2
+        if name == "beale":
+            return (1.5 - x + x * y) ** 2 + (2.25 - x + x * y**2) ** 2 + (2.625 - x + x * y**3) ** 2
+        if name == "himmelblau":
+            return (x**2 + y - 11) ** 2 + (x + y**2 - 7) ** 2
+        if name == "rastrigin":
+            return 20 + x**2 + y**2 - 10 * (torch.cos(2 * pi * x) + torch.cos(2 * pi * y))
+        if name == "saddle":
+            return x**2 - y**2
+        if name == "bowl":
+            return 0.5 * (x**2 + kappa * y**2)
+        raise KeyError(name)
+
+    return f
+
+
+def torch_surface_trajectory(spec: dict) -> np.ndarray:
+    """(steps + 1, 2): the start, then θ after every torch.optim step."""
+    import torch
+
+    with torch_float64(torch):
+        p = torch.nn.Parameter(torch.tensor(spec["start"], dtype=torch.float64))
+        opt = torch_optimizer(torch, [p], spec["rule"], spec["overrides"])
+        f = torch_surface(torch, spec["surface"], spec["kappa"])
+        out = [p.detach().tolist()]
+        for _ in range(spec["steps"]):
+            opt.zero_grad()
+            f(p).backward()
+            opt.step()
+            out.append(p.detach().tolist())
+    return np.asarray(out)
+
+
+def surface_golden() -> dict:
+    import torch
+
+    cases = []
+    for spec in surface_case_specs():
+        traj = torch_surface_trajectory(spec)
+        if not np.isfinite(traj).all():
+            sys.exit(f"surface case {spec} diverged in torch; choose a smaller lr")
+        cases.append({**spec, "trajectory": traj.tolist()})
+    return {"torch": torch.__version__, "cases": cases}
+
+
 def main() -> None:
     import torch
 
@@ -564,6 +648,7 @@ def main() -> None:
         ("optimizers.json", optimizer_golden()),
         ("activations.json", activation_golden()),
         ("initializers.json", initializer_golden()),
+        ("surfaces.json", surface_golden()),
     ):
         path = GOLDEN_DIR / name
         write_json(path, data)
