@@ -487,7 +487,7 @@ def _run(config: ExperimentConfig) -> None:
         eta = f" · about {p.eta:.0f} s left" if p.eta is not None and p.eta >= 1 else ""
         bar.progress(
             min(p.fraction, 1.0),
-            text=f"Training **{p.run}** (seed {p.seed}) · epoch {p.epoch}/{p.epochs}{eta}",
+            text=f"Training **{p.run}** ({p.seed_text}) · epoch {p.epoch}/{p.epochs}{eta}",
         )
 
     partial: list = []

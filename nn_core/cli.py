@@ -141,7 +141,7 @@ def _data(args, config: ExperimentConfig):
 def _progress_printer():
     def show(p):
         sys.stderr.write(
-            f"\r{100 * p.fraction:5.1f}%  {p.run} (seed {p.seed}) epoch {p.epoch}/{p.epochs}"
+            f"\r{100 * p.fraction:5.1f}%  {p.run} ({p.seed_text}) epoch {p.epoch}/{p.epochs}"
             + (f"  ~{p.eta:.0f}s left" if p.eta is not None else "")
             + " " * 8
         )

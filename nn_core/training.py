@@ -48,10 +48,18 @@ class Progress:
     epoch: int
     epochs: int
     elapsed: float  # seconds since the comparison started
+    seeds: tuple[int, ...] = ()  # every seed being trained (runs train in lockstep groups)
 
     @property
     def fraction(self) -> float:
         return self.done_steps / self.total_steps if self.total_steps else 1.0
+
+    @property
+    def seed_text(self) -> str:
+        """'seed 0' or 'seeds 0–2' for what is training now."""
+        if len(self.seeds) > 1:
+            return f"seeds {self.seeds[0]}–{self.seeds[-1]}"
+        return f"seed {self.seed}"
 
     @property
     def eta(self) -> float | None:
@@ -228,69 +236,100 @@ def train_run(
     return rec
 
 
+def plan_groups(config: ExperimentConfig, n_train: int) -> list[list[tuple[RunConfig, int]]]:
+    """Runs × seeds grouped by batch size (first appearance first) for lockstep training.
+
+    Within a group the members are ordered run by run, then seed by seed, so the seeds of one
+    run sit side by side and share a single optimizer call."""
+    groups: dict[int, list[tuple[RunConfig, int]]] = {}
+    for run in config.runs:
+        members = groups.setdefault(batch_size_of(run, n_train), [])
+        members.extend((run, seed) for seed in config.seeds)
+    return list(groups.values())
+
+
 def run_comparison(
     config: ExperimentConfig,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
     data: datasets.Dataset | None = None,
     partial: list[RunRecord] | None = None,
+    lockstep: bool = True,
 ):
     """Train every run of ``config`` for every seed and return :class:`nn_core.Results`.
 
+    Runs that share a batch size train in lockstep (:mod:`nn_core.lockstep`), bit-identical to
+    training them one by one (``lockstep=False``, kept as the reference and for benchmarks).
     ``progress`` receives a :class:`Progress` after each epoch; ``cancel()`` returning true stops
-    the comparison after the current epoch and keeps everything recorded so far (the interrupted
-    run is marked incomplete, runs not started are absent). ``data`` replaces the configured
-    synthetic dataset (e.g. a user's CSV). ``partial``, if given, receives each finished
+    the comparison after the current epoch and keeps everything recorded so far (the runs being
+    trained are marked incomplete, runs not started are absent). ``data`` replaces the
+    configured dataset (e.g. a user's CSV). ``partial``, if given, receives each finished
     :class:`RunRecord` as soon as it is done, so a caller interrupted from outside (a Streamlit
     rerun) can still build :meth:`Results.from_records` from what finished.
     """
+    from .lockstep import train_group
     from .results import Results
 
     if data is None:
         data = datasets.make(config.dataset, dtype=np.dtype(config.training.dtype))
     arch = build_architecture(config, data)
     n = len(data.X_train)
-    seeds = config.seeds
-    total = len(seeds) * sum(config.training.epochs * steps_per_epoch(r, n) for r in config.runs)
+    epochs = config.training.epochs
+    total = len(config.seeds) * sum(epochs * steps_per_epoch(r, n) for r in config.runs)
+    theta0 = {seed: initial_params(config, arch, seed) for seed in config.seeds}
+    groups = (
+        plan_groups(config, n)
+        if lockstep
+        else [[m] for s in config.seeds for m in ((r, s) for r in config.runs)]
+    )
     done = 0
     t0 = time.perf_counter()
     records: list[RunRecord] = []
     cancelled = False
-    for seed in seeds:
-        theta0 = initial_params(config, arch, seed)
-        for run in config.runs:
-            if cancel is not None and cancel():
-                cancelled = True
-                break
-            run_done = 0
-
-            def on_epoch(epoch: int, steps: int, run=run, seed=seed) -> bool:
-                nonlocal done, run_done
-                done += steps
-                run_done += steps
-                if progress is not None:
-                    progress(
-                        Progress(
-                            done,
-                            total,
-                            run.label,
-                            seed,
-                            epoch,
-                            config.training.epochs,
-                            time.perf_counter() - t0,
-                        )
-                    )
-                return not (cancel is not None and cancel())
-
-            rec = train_run(config, run, seed, data, arch, theta0, on_epoch)
-            # A diverged run stops early: count its remaining steps as done for the progress bar.
-            done += config.training.epochs * steps_per_epoch(run, n) - run_done
-            records.append(rec)
-            if partial is not None:
-                partial.append(rec)
-            if not rec.completed:
-                cancelled = True
-                break
-        if cancelled:
+    for members in groups:
+        if cancel is not None and cancel():
+            cancelled = True
             break
+        labels = list(dict.fromkeys(run.label for run, _ in members))
+        seeds = tuple(sorted({seed for _, seed in members}))
+        group_done = 0
+
+        def on_epoch(epoch: int, steps: int, labels=labels, seeds=seeds) -> bool:
+            nonlocal done, group_done
+            done += steps
+            group_done += steps
+            if progress is not None:
+                progress(
+                    Progress(
+                        done,
+                        total,
+                        ", ".join(labels),
+                        seeds[0],
+                        epoch,
+                        epochs,
+                        time.perf_counter() - t0,
+                        seeds,
+                    )
+                )
+            return not (cancel is not None and cancel())
+
+        if len(members) == 1:
+            run, seed = members[0]
+            group = [train_run(config, run, seed, data, arch, theta0[seed], on_epoch)]
+        else:
+            group = train_group(config, members, data, arch, theta0, on_epoch)
+        # Diverged runs stop early: count their remaining steps as done for the progress bar.
+        done += sum(epochs * steps_per_epoch(run, n) for run, _ in members) - group_done
+        records.extend(group)
+        if partial is not None:
+            partial.extend(group)
+        if not all(r.completed for r in group):
+            cancelled = True
+            break
+    order = {
+        (run.label, seed): (si, ri)
+        for si, seed in enumerate(config.seeds)
+        for ri, run in enumerate(config.runs)
+    }
+    records.sort(key=lambda r: order[(r.run, r.seed)])
     return Results.from_records(config, data, arch, records, cancelled)

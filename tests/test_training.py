@@ -12,6 +12,7 @@ import pytest
 from nn_core import ExperimentConfig, run_comparison
 from nn_core.recording import HIST_EDGES
 from nn_core.results import CURVE_COLUMNS, GRADIENT_COLUMNS, HISTOGRAM_COLUMNS
+from nn_core.training import plan_groups
 from tests.conftest import small_config
 
 
@@ -150,24 +151,46 @@ def test_divergence_is_a_result_not_a_crash():
     assert (r.curves.run == "boom").sum() >= 2  # what was recorded before the blow-up is kept
 
 
-def test_progress_reports_every_epoch_and_reaches_the_total():
+def test_progress_reports_every_epoch_of_every_group_and_reaches_the_total():
     seen = []
     config = small_config()
     run_comparison(config, progress=seen.append)
-    assert len(seen) == len(config.runs) * 2 * config.training.epochs
+    groups = plan_groups(config, 90)  # GD alone, then the three batch-8 runs in lockstep
+    assert [len(g) for g in groups] == [2, 6]
+    assert len(seen) == len(groups) * config.training.epochs
     assert seen[-1].done_steps == seen[-1].total_steps
     assert all(a.done_steps < b.done_steps for a, b in itertools.pairwise(seen))
-    assert {p.run for p in seen} == {r.label for r in config.runs}
+    named = ", ".join(p.run for p in seen)
+    assert all(r.label in named for r in config.runs)
+    assert seen[-1].seeds == (0, 1)
+    one_by_one = []
+    run_comparison(config, progress=one_by_one.append, lockstep=False)
+    assert len(one_by_one) == len(config.runs) * 2 * config.training.epochs
+    assert one_by_one[-1].done_steps == one_by_one[-1].total_steps == seen[-1].total_steps
 
 
-def test_cancel_keeps_what_finished():
+def cancel_after(n_checks: int):
     calls = []
 
     def cancel():
         calls.append(1)
-        return len(calls) > 6
+        return len(calls) > n_checks
 
-    r = run_comparison(small_config(), cancel=cancel)
+    return cancel
+
+
+def test_cancel_keeps_what_finished_in_lockstep():
+    # checks: before GD's group, after its 4 epochs, before the batch-8 group, after its epoch 1
+    r = run_comparison(small_config(), cancel=cancel_after(6))
+    assert r.cancelled
+    s = r.summary.set_index(["run", "seed"])
+    assert s.loc["GD", "completed"].all() and (s.loc["GD", "epochs"] == 4).all()
+    for run in ("SGD", "Momentum", "Adam"):
+        assert not s.loc[run, "completed"].any() and (s.loc[run, "epochs"] == 1).all()
+
+
+def test_cancel_keeps_what_finished_one_by_one():
+    r = run_comparison(small_config(), cancel=cancel_after(6), lockstep=False)
     assert r.cancelled
     assert 1 <= len(r.summary) < 8
     assert not r.summary["completed"].iloc[-1]
