@@ -149,14 +149,35 @@ class Activation:
     gain: float
     health: str | None
     learnable: bool = False
+    # f'(z) from the output h = f(z) alone, when that is exactly how ``derivative`` computes it
+    # (tanh: 1 − h², sigmoid: h(1 − h)); the backward pass then skips recomputing f(z).
+    from_output: Callable[[Array], Array] | None = None
 
 
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in [
         Activation("linear", "Linear", "z", _linear, _linear_d, 1.0, None),
-        Activation("sigmoid", "Sigmoid", "1/(1+e^-z)", sigmoid, _sigmoid_d, 1.0, "saturated"),
-        Activation("tanh", "tanh", "tanh z", _tanh, _tanh_d, 5.0 / 3.0, "saturated"),
+        Activation(
+            "sigmoid",
+            "Sigmoid",
+            "1/(1+e^-z)",
+            sigmoid,
+            _sigmoid_d,
+            1.0,
+            "saturated",
+            from_output=lambda s: s * (1.0 - s),
+        ),
+        Activation(
+            "tanh",
+            "tanh",
+            "tanh z",
+            _tanh,
+            _tanh_d,
+            5.0 / 3.0,
+            "saturated",
+            from_output=lambda t: 1.0 - t * t,
+        ),
         Activation("relu", "ReLU", "max(0, z)", _relu, _relu_d, np.sqrt(2.0), "dead"),
         Activation(
             "leaky_relu",

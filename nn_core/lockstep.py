@@ -43,6 +43,7 @@ class StackedCache:
     pre: list[Array]  # (R, B, nₗ) pre-activations of hidden layers
     masks: list[Array | None]
     logits: Array  # (R, B, k)
+    outputs: list[Array]  # fₗ(zₗ) before dropout
 
 
 class StackedMLP:
@@ -67,13 +68,14 @@ class StackedMLP:
     def forward(self, X: Array, masks: list[Array | None] | None = None) -> StackedCache:
         """X is (R, B, n₀) or (B, n₀) shared by all runs; ``masks[l]`` (R, B, nₗ) or None."""
         h = X
-        inputs, pre, used = [], [], []
+        inputs, pre, used, outputs = [], [], [], []
         for layer, act in enumerate(self.acts):
             inputs.append(h)
             z = np.matmul(h, self.W[layer])
             z += self.b[layer][:, None, :]
             pre.append(z)
             h = act.forward(z, self._slope(layer))
+            outputs.append(h)
             mask = None if masks is None else masks[layer]
             if mask is not None:
                 h = h * mask
@@ -81,7 +83,7 @@ class StackedMLP:
         inputs.append(h)
         logits = np.matmul(h, self.W[-1])
         logits += self.b[-1][:, None, :]
-        return StackedCache(inputs, pre, used, logits)
+        return StackedCache(inputs, pre, used, logits, outputs)
 
     def backward(self, cache: StackedCache, dlogits: Array) -> None:
         """Fill ``grads`` row by row, as :meth:`MLP.backward` does for one run."""
@@ -91,7 +93,7 @@ class StackedMLP:
             if h.ndim == 2:  # input shared by all runs
                 h = np.broadcast_to(h, (delta.shape[0], *h.shape))
             np.matmul(h.transpose(0, 2, 1), delta, out=self.gW[layer])
-            np.sum(delta, axis=1, out=self.gb[layer])
+            np.add.reduce(delta, axis=1, out=self.gb[layer])
             if layer == 0:
                 break
             up = np.matmul(delta, self.W[layer].transpose(0, 2, 1))
@@ -104,7 +106,11 @@ class StackedMLP:
                 idx = self.layout.slope_index[below]
                 for r in range(len(up)):  # same reduction as prelu_slope_grad, run by run
                     self.grads[r, idx] = float(np.sum(up[r] * np.minimum(z[r], 0.0)))
-            delta = up * self.acts[below].derivative(z, slope)
+            act = self.acts[below]
+            if act.from_output is not None:
+                delta = up * act.from_output(cache.outputs[below])
+            else:
+                delta = up * act.derivative(z, slope)
         if self.arch.l2:
             for gw, w in zip(self.gW, self.W, strict=True):
                 gw += self.arch.l2 * w

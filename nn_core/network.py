@@ -125,6 +125,7 @@ class Cache:
     pre: list[Array]  # zₗ of hidden layers
     masks: list[Array | None]
     logits: Array
+    outputs: list[Array] | None = None  # fₗ(zₗ) before dropout (for derivatives from outputs)
 
 
 class MLP:
@@ -166,13 +167,14 @@ class MLP:
         ``rng`` unless given explicitly (``masks[l]`` for hidden layer l, for tests)."""
         p = self.arch.dropout
         h = X
-        inputs, pre, used_masks = [], [], []
+        inputs, pre, used_masks, outputs = [], [], [], []
         for layer, act in enumerate(self.acts):
             inputs.append(h)
             z = h @ self.W[layer]
             z += self.b[layer]
             pre.append(z)
             h = act.forward(z, self._slope(layer))
+            outputs.append(h)
             mask = None
             if train and (masks is not None or p > 0):
                 if masks is not None:
@@ -185,14 +187,14 @@ class MLP:
         inputs.append(h)
         logits = h @ self.W[-1]
         logits += self.b[-1]
-        return Cache(inputs, pre, used_masks, logits)
+        return Cache(inputs, pre, used_masks, logits, outputs)
 
     def backward(self, cache: Cache, dlogits: Array) -> None:
         """Fill ``self.grads`` with ∂L/∂θ given ∂L/∂logits (the L2 term included)."""
         delta = dlogits
         for layer in range(self.arch.n_layers - 1, -1, -1):
             np.matmul(cache.inputs[layer].T, delta, out=self.gW[layer])
-            np.sum(delta, axis=0, out=self.gb[layer])
+            np.add.reduce(delta, axis=0, out=self.gb[layer])  # np.sum without its wrapper
             if layer == 0:
                 break
             up = delta @ self.W[layer].T
@@ -203,7 +205,11 @@ class MLP:
             slope = self._slope(below)
             if slope is not None:
                 self.grads[self.layout.slope_index[below]] = prelu_slope_grad(z, up)
-            delta = up * self.acts[below].derivative(z, slope)
+            act = self.acts[below]
+            if act.from_output is not None:
+                delta = up * act.from_output(cache.outputs[below])
+            else:
+                delta = up * act.derivative(z, slope)
         if self.arch.l2:
             for gw, w in zip(self.gW, self.W, strict=True):
                 gw += self.arch.l2 * w
