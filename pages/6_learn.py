@@ -1,5 +1,77 @@
-"""Placeholder page (being built)."""
+"""Learn: the math behind every rule, activation and initializer in the lab."""
 
+import streamlit as st
+
+from dashboard.figures import learn
 from dashboard.page import setup
+from nn_core.activations import ACTIVATIONS
+from nn_core.initializers import INITIALIZERS
+from nn_core.optimizers import RULES
 
-setup("6_learn")
+config, results, _, big = setup("Learn")
+used = learn.in_use(results.config if results is not None else None)
+USED = " :green-badge[used in this comparison]"
+if results is None:
+    st.caption("Run a comparison from the sidebar and this page marks what it uses.")
+
+rules_tab, act_tab, init_tab, notes_tab = st.tabs(
+    ["Update rules", "Activations", "Initializers", "Batch size and gradients"]
+)
+with rules_tab:
+    st.markdown(
+        "g is the gradient, θ a parameter, γ the learning rate, t the step (from 1). "
+        "Defaults and conventions are PyTorch's; the lab's rules are tested against it."
+    )
+    for name, rule in RULES.items():
+        with st.container(border=True):
+            st.markdown(f"#### {rule.label}" + (USED if name in used.rules else ""))
+            st.latex(rule.math)
+            left, right = st.columns([3, 2])
+            left.dataframe(learn.hyper_table(name), hide_index=True, width="stretch")
+            if name in learn.KERAS_DIFFERENCES:
+                right.info(f"**In Keras:** {learn.KERAS_DIFFERENCES[name]}")
+
+with act_tab:
+    st.markdown(
+        "Solid: the activation f(z). Dashed: its derivative f′(z), the factor each "
+        "unit multiplies the gradient by on its way back."
+    )
+    st.plotly_chart(learn.activations_figure(used=used.activations, big=big), key="learn_act")
+    st.dataframe(learn.activations_table(used.activations), hide_index=True, width="stretch")
+
+with init_tab:
+    c1, c2, c3 = st.columns(3)
+    fan_in = c1.number_input("fan_in (inputs of the layer)", 1, 100_000, 256, key="learn_in")
+    fan_out = c2.number_input("fan_out (outputs)", 1, 100_000, 256, key="learn_out")
+    acts = list(ACTIVATIONS)
+    first = next(iter(sorted(used.activations)), "tanh")
+    act = c3.selectbox(
+        "Gain for activation",
+        acts,
+        index=acts.index(first),
+        key="learn_gain",
+        format_func=lambda n: f"{ACTIVATIONS[n].label} ({ACTIVATIONS[n].gain:.4g})",
+    )
+    if used.initializer:
+        st.markdown(f"This comparison uses **{INITIALIZERS[used.initializer].label}**." + USED)
+    table = learn.initializers_table(
+        int(fan_in), int(fan_out), ACTIVATIONS[act].gain, used.initializer
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "std of a weight": st.column_config.NumberColumn(format="%.4g"),
+            "fan_in · Var(W)": st.column_config.NumberColumn(format="%.3g"),
+        },
+    )
+    st.caption(
+        "fan_in · Var(W) = 1 keeps a linear layer's output variance equal to its input's "
+        "(LeCun); 2 makes up for ReLU zeroing half the signal (He). " + learn.INITIALIZER_NOTE
+    )
+
+with notes_tab:
+    st.markdown(learn.batch_note())
+    st.markdown(learn.vanishing_note(10))
+    st.plotly_chart(learn.depth_figure(big=big), key="learn_depth")

@@ -9,15 +9,21 @@ Plot conventions, chosen for honesty:
 - x and y share one scale, so a gradient looks perpendicular to its contour and a narrow valley
   looks narrow;
 - functions whose values span decades (``surface.log_contours``) are drawn as log(1 + f) in both
-  the contour and the 3-D view, and the axis says so;
+  the contour and the 3-D view, and the colour bar or axis says so;
+- the 2-D background is a raster of f itself (equal-width bands with their edges as contour
+  lines), not a Plotly contour trace, which Plotly's fast animation would erase;
 - the animation moves a marker with a short trail along each full-resolution path, so no step of
   a zigzag is hidden by subsampling; only the *frames* are subsampled (at most ``MAX_FRAMES``).
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import math
+import struct
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -37,11 +43,13 @@ SGD_LIKE = ("sgd", "momentum", "nesterov")
 ADAPTIVE_LR = {"rosenbrock": 0.1, "beale": 0.1, "himmelblau": 0.03, "rastrigin": 0.1,
                "saddle": 0.01, "bowl": 0.03}  # fmt: skip
 MAX_FRAMES = 150
-CONTOUR_GRID = 121
+SHADE_PIXELS = 480  # the background image is SHADE_PIXELS² evaluations of f
+SHADE_BANDS = 24
 SURFACE_GRID = 81
 HYPER_COLUMNS = ["rule", "lr", "options"]
 # Light greys, low values lightest: the coloured paths stay the most visible thing.
-GREYS = [[0.0, "#ffffff"], [0.35, "#e3e3e3"], [1.0, "#8f8f8f"]]
+LIGHTEST, DARKEST, EDGE = 255, 190, 150
+GREYS = [[0.0, "#ffffff"], [1.0, f"#{DARKEST:02x}{DARKEST:02x}{DARKEST:02x}"]]
 PathWalker = Callable[[str, str, str, tuple[float, float], int, float | None], pd.DataFrame]
 
 
@@ -152,6 +160,56 @@ def z_title(surface: Surface) -> str:
     return "log(1 + f)" if surface.log_contours else "f(x, y)"
 
 
+def shade_values(surface_name: str, kappa: float | None = None, n: int = SHADE_PIXELS):
+    """(xs, ys, V): what the background shows, V = log(1 + f) or f on an n × n grid."""
+    xs, ys, Z = surface_for(surface_name).grid(n, kappa)
+    return xs, ys, z_transform(surface_for(surface_name), Z)
+
+
+def shade_bands(V: np.ndarray, lo: float, hi: float, bands: int = SHADE_BANDS) -> np.ndarray:
+    """Band index 0 … bands−1 of each value: equal-width bands of f (or log(1 + f))."""
+    with np.errstate(invalid="ignore"):
+        t = (V - lo) / (hi - lo) if hi > lo else np.zeros_like(V)
+    return np.clip(np.nan_to_num(t * bands, nan=bands - 1), 0, bands - 1).astype(int)
+
+
+@functools.lru_cache(maxsize=32)
+def shade_png(surface_name: str, kappa: float | None = None) -> tuple[str, float, float]:
+    """The background as a PNG data URI, with the range (lo, hi) its greys span: filled contours
+    (equal-width bands, low values white) with the band edges drawn as darker contour lines.
+
+    A raster, not a Plotly contour trace: Plotly's fast animation (``redraw: False``) erases
+    contour and heatmap traces, while a layout image stays. Cached: a few kB per function."""
+    _, _, V = shade_values(surface_name, kappa)
+    lo, hi = float(np.nanmin(V)), float(np.nanmax(V))
+    band = shade_bands(V, lo, hi)
+    grey = (LIGHTEST - band / (SHADE_BANDS - 1) * (LIGHTEST - DARKEST)).astype(np.uint8)
+    edge = np.zeros(band.shape, dtype=bool)
+    edge[:-1, :] |= band[:-1, :] != band[1:, :]
+    edge[:, :-1] |= band[:, :-1] != band[:, 1:]
+    grey[edge] = EDGE
+    uri = "data:image/png;base64," + base64.b64encode(png_grey(grey[::-1])).decode()
+    return uri, lo, hi
+
+
+def png_grey(rows: np.ndarray) -> bytes:
+    """A minimal 8-bit greyscale PNG of a (height, width) uint8 array, first row on top."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    h, w = rows.shape
+    raw = b"".join(b"\x00" + np.ascontiguousarray(r).tobytes() for r in rows)
+    header = struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
 def finite_path(path: pd.DataFrame) -> pd.DataFrame:
     """The rows of a path whose point and loss are finite (a diverged path's last row is not)."""
     ok = np.isfinite(path[["x", "y", "loss"]].to_numpy(dtype=np.float64)).all(axis=1)
@@ -189,28 +247,38 @@ def contour_figure(
 ) -> go.Figure:
     """Contours of f (or log(1 + f)) with every path, the minima and the start, animated.
 
-    Traces: the contour, then per path a full-resolution line (``meta="path"``), a trail and a
-    head (``meta="trail"``/``"head"``, the ones the frames move), then the markers and, when
-    ``arrows_at`` is a step, the direction arrows of :func:`direction_arrows`. The figure opens
-    on its last frame, so the still picture is the finished race; Play replays it."""
+    The contours are a layout image (:func:`shade_png`). Traces: the colour bar, the minima and
+    start markers, then per path a full-resolution line (``meta="path"``), a trail and a head
+    (``meta="trail"``/``"head"``, the ones the frames move) and, when ``arrows_at`` is a step,
+    the direction arrows of :func:`direction_arrows`. The figure opens on its last frame, so the
+    still picture is the finished race; Play replays it."""
     surface = surface_for(surface_name)
-    xs, ys, Z = surface.grid(CONTOUR_GRID, kappa)
+    image, lo, hi = shade_png(surface_name, kappa)
+    (x0, x1), (y0, y1) = surface.domain
     fig = go.Figure(
-        go.Contour(
-            x=xs, y=ys, z=z_transform(surface, Z), colorscale=GREYS, ncontours=28,
-            line={"width": 0.6, "color": "rgba(60,60,60,0.35)"}, hoverinfo="skip",
-            colorbar={"title": {"text": z_title(surface), "side": "right"}, "thickness": 12,
-                      "len": 0.75},
-            name=z_title(surface), showlegend=False,
+        # The colour bar of the background image: a trace with no point, so nothing to hover.
+        go.Scatter(
+            x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+            meta="colorbar",
+            marker={"color": [lo], "cmin": lo, "cmax": hi, "colorscale": GREYS,
+                    "showscale": True,
+                    "colorbar": {"title": {"text": z_title(surface), "side": "right"},
+                                 "thickness": 12, "len": 0.75}},
         )
     )  # fmt: skip
+    fig.add_layout_image(
+        source=image, xref="x", yref="y", x=x0, y=y1,
+        sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below",
+    )  # fmt: skip
+    apply_style(fig, big, height=720 if big else 600)  # first: it would reset the line widths
+    _add_markers(fig, surface, start, big)  # under the paths, so a head at a minimum shows
     width = 4 if big else 2.5
     finite = {label: finite_path(p) for label, p in paths.items()}
     for label, p in finite.items():
         fig.add_trace(
             go.Scatter(
                 x=p["x"], y=p["y"], mode="lines", name=path_name(label, paths[label]),
-                legendgroup=label, meta="path", opacity=0.5,
+                legendgroup=label, meta="path", opacity=0.7,
                 line={"color": colors.get(label, "#333333"), "width": width},
                 customdata=np.column_stack([p["step"], p["loss"]]),
                 hovertemplate=f"<b>{label}</b><br>step %{{customdata[0]}}<br>"
@@ -220,7 +288,7 @@ def contour_figure(
     last = max((int(p["step"].max()) for p in paths.values()), default=0)
     steps = frame_steps(last, max_frames)
     stride = int(np.max(np.diff(steps))) if len(steps) > 1 else 1
-    tail = max(10, 3 * stride)
+    tail = max(10, 2 * stride)
     moving = []
     for label, p in finite.items():
         colour = colors.get(label, "#333333")
@@ -237,7 +305,6 @@ def contour_figure(
             )
         )  # fmt: skip
         moving += [len(fig.data) - 2, len(fig.data) - 1]
-    _add_markers(fig, surface, start, big)
     if arrows_at is not None:
         for trace in direction_arrows(surface, paths, colors, arrows_at, kappa, big):
             fig.add_trace(trace)
@@ -245,19 +312,17 @@ def contour_figure(
     for k in steps:
         data = []
         for p in finite.values():
-            trail, head = _trail_and_head(p, int(k), tail)
-            data += [go.Scatter(**trail), go.Scatter(**head)]
-        frames.append(go.Frame(data=data, traces=moving, name=str(int(k))))
-    fig.frames = frames
-    (x0, x1), (y0, y1) = surface.domain
-    fig.update_xaxes(range=[x0, x1], title="x", constrain="domain", showgrid=False)
+            data += _trail_and_head(p, int(k), tail)
+        frames.append({"data": data, "traces": moving, "name": str(int(k))})
+    fig.frames = frames  # dicts, validated once here
+    fig.update_xaxes(range=[x0, x1], title="x", constrain="domain", showgrid=False,
+                     zeroline=False)  # fmt: skip
     fig.update_yaxes(range=[y0, y1], title="y", scaleanchor="x", scaleratio=1,
-                     constrain="domain", showgrid=False)  # fmt: skip
+                     constrain="domain", showgrid=False, zeroline=False)  # fmt: skip
     _add_player(fig, steps, big)
-    apply_style(fig, big, height=720 if big else 600)
     fig.update_layout(
-        legend={"orientation": "h", "x": 0, "y": 1.01, "yanchor": "bottom"},
-        margin={"l": 10, "r": 10, "t": 40, "b": 90},
+        legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
+        margin={"l": 10, "r": 10, "t": 90, "b": 120},
     )
     return fig
 
@@ -269,8 +334,9 @@ def _trail_and_head(p: pd.DataFrame, k: int, tail: int) -> tuple[dict, dict]:
     end = int(np.searchsorted(step, k, side="right"))
     begin = int(np.searchsorted(step, k - tail, side="left"))
     x, y = p["x"].to_numpy()[begin:end], p["y"].to_numpy()[begin:end]
-    head = {"x": x[-1:].tolist(), "y": y[-1:].tolist()}
-    return {"x": x.tolist(), "y": y.tolist()}, head
+    # Plain lists: Plotly validates them several times faster than arrays, and a figure has
+    # up to MAX_FRAMES × rules × 2 of these.
+    return {"x": x.tolist(), "y": y.tolist()}, {"x": x[-1:].tolist(), "y": y[-1:].tolist()}
 
 
 def _add_markers(fig: go.Figure, surface: Surface, start, big: bool) -> None:
@@ -278,7 +344,7 @@ def _add_markers(fig: go.Figure, surface: Surface, start, big: bool) -> None:
         mx, my = zip(*surface.minima, strict=True)
         fig.add_trace(
             go.Scatter(
-                x=mx, y=my, mode="markers", name="minimum", meta="minimum",
+                x=mx, y=my, mode="markers", name="minimum", meta="minimum", legendrank=2000,
                 marker={"symbol": "star", "size": 20 if big else 16, "color": "#111111",
                         "line": {"color": "white", "width": 1.5}},
                 hovertemplate="minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
@@ -287,7 +353,7 @@ def _add_markers(fig: go.Figure, surface: Surface, start, big: bool) -> None:
     sx, sy = surface.start if start is None else start
     fig.add_trace(
         go.Scatter(
-            x=[sx], y=[sy], mode="markers", name="start", meta="start",
+            x=[sx], y=[sy], mode="markers", name="start", meta="start", legendrank=2000,
             marker={"symbol": "circle-open", "size": 18 if big else 14, "color": "#111111",
                     "line": {"width": 3}},
             hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
@@ -305,7 +371,7 @@ def _add_player(fig: go.Figure, steps: np.ndarray, big: bool) -> None:
         updatemenus=[
             {
                 "type": "buttons", "direction": "left", "showactive": False,
-                "x": 0, "y": 0, "xanchor": "left", "yanchor": "top", "pad": {"t": 45, "r": 10},
+                "x": 0, "y": 0, "xanchor": "left", "yanchor": "top", "pad": {"t": 48},
                 "buttons": [
                     {"label": "▶ Play", "method": "animate", "args": [None, play]},
                     {"label": "❚❚ Pause", "method": "animate", "args": [[None], still]},
@@ -314,8 +380,10 @@ def _add_player(fig: go.Figure, steps: np.ndarray, big: bool) -> None:
         ],
         sliders=[
             {
-                "active": len(steps) - 1, "x": 0.2, "len": 0.8, "y": 0, "yanchor": "top",
-                "pad": {"t": 30}, "currentvalue": {"prefix": "step ", "visible": True},
+                "active": len(steps) - 1, "x": 0.32, "len": 0.68, "y": 0, "yanchor": "top",
+                "pad": {"t": 38}, "ticklen": 3, "font": {"size": 10},
+                "currentvalue": {"prefix": "step ", "xanchor": "right",
+                                 "font": {"size": 18 if big else 13}},
                 "steps": [{"label": str(int(k)), "method": "animate",
                            "args": [[str(int(k))], still]} for k in steps],
             }
@@ -433,11 +501,14 @@ def surface_figure(
             "yaxis": {"title": "y", "range": [y0, y1]},
             "zaxis": {"title": z_title(surface), "range": [lo, hi + 2 * lift]},
             "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.6},
-            "camera": {"eye": {"x": -1.4, "y": -1.5, "z": 1.1}},
+            "camera": {"eye": {"x": 1.3, "y": -1.6, "z": 1.5}},
         },
     )  # fmt: skip
     apply_style(fig, big, height=720 if big else 600)
-    fig.update_layout(legend={"orientation": "h", "x": 0, "y": 1.01, "yanchor": "bottom"})
+    fig.update_layout(
+        legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
+        margin={"l": 0, "r": 0, "t": 90, "b": 0},
+    )
     return fig
 
 
@@ -447,11 +518,10 @@ def surface_figure(
 def loss_figure(
     paths: dict[str, pd.DataFrame], colors: dict[str, str], log_y: bool = True, big: bool = False
 ) -> go.Figure:
-    """f at every step, one line per rule. A log axis needs f > 0: when some value is ≤ 0 (the
-    saddle, or an exact 0 at a minimum) the axis stays linear and the title says why."""
+    """f at every step, one line per rule, with the reason in the title whenever the log axis
+    cannot show everything: negative values (the saddle) keep the axis linear; exact zeros (a
+    minimum hit to the last bit) leave the log axis on and are named as not drawn."""
     fig = go.Figure()
-    values = [finite_path(p)["loss"].to_numpy() for p in paths.values()]
-    positive = all((v > 0).all() for v in values)
     for label, p in paths.items():
         p = finite_path(p)
         fig.add_trace(
@@ -461,11 +531,16 @@ def loss_figure(
                 hovertemplate="%{y:.4g}",
             )
         )  # fmt: skip
+    finite = {label: finite_path(p)["loss"].to_numpy() for label, p in paths.items()}
+    negative = any((v < 0).any() for v in finite.values())
+    zeros = [label for label, v in finite.items() if (v == 0).any()]
     title = None
-    if log_y and positive:
-        fig.update_yaxes(type="log")
+    if log_y and negative:
+        title = "Linear axis: f takes negative values, which a log axis cannot show"
     elif log_y:
-        title = "Linear axis: some values of f are ≤ 0, which a log axis cannot show"
+        fig.update_yaxes(type="log", exponentformat="power")
+        if zeros:
+            title = f"f = 0 exactly (not drawn on a log axis) for: {', '.join(zeros)}"
     fig.update_layout(hovermode="x unified", xaxis_title="Step", yaxis_title="f(x, y)",
                       title=title)  # fmt: skip
     return apply_style(fig, big, height=480 if big else 380)
@@ -475,7 +550,8 @@ def final_table(
     surface_name: str, paths: dict[str, pd.DataFrame], kappa: float | None = None
 ) -> pd.DataFrame:
     """Per rule: steps run, the final point and f, the nearest known minimum and the distance to
-    it (empty when the function has none), and whether (and at which step) the path diverged."""
+    it (empty when the function has none or the path diverged), and whether (and at which step)
+    the path diverged."""
     surface = surface_for(surface_name)
     minima = np.array(surface.minima, dtype=np.float64).reshape(-1, 2)
     rows = []
@@ -483,12 +559,12 @@ def final_table(
         last = p.iloc[-1]
         x, y = float(last["x"]), float(last["y"])
         nearest, distance = None, math.nan
-        if len(minima) and math.isfinite(x) and math.isfinite(y):
+        step = diverged_at(p)
+        if len(minima) and step is None:
             d = np.hypot(minima[:, 0] - x, minima[:, 1] - y)
             i = int(np.argmin(d))
             nearest = f"({minima[i, 0]:.4g}, {minima[i, 1]:.4g})"
             distance = float(d[i])
-        step = diverged_at(p)
         rows.append(
             {
                 "rule": label,

@@ -1,0 +1,200 @@
+"""The Descent trajectories and Learn pages through Streamlit's AppTest: standalone on a fresh
+session, through the app's navigation, after widget changes, and with bad input."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import state
+from dashboard.figures import learn
+from dashboard.figures import trajectories as tr
+from nn_core import run_comparison
+from nn_core.optimizers import RULES
+from nn_core.surfaces import SURFACES
+from tests.conftest import small_config
+
+TRAJECTORIES = "../pages/2_trajectories.py"
+LEARN = "../pages/6_learn.py"
+TIMEOUT = 60
+
+
+def page(path: str) -> AppTest:
+    return AppTest.from_file(path, default_timeout=TIMEOUT)
+
+
+def no_exception(at: AppTest, where: str = "") -> None:
+    assert not at.exception, f"{where}: {[e.value for e in at.exception]}"
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def results_table(at: AppTest):
+    """The per-rule table of final points (not the editors)."""
+    return next(d.value for d in at.main.dataframe if "final f" in d.value.columns)
+
+
+# --- Descent trajectories --------------------------------------------------------------------
+
+
+def test_trajectories_renders_on_a_fresh_session():
+    at = page(TRAJECTORIES).run()
+    no_exception(at, "fresh")
+    assert at.title[0].value == "Descent trajectories"
+    assert not at.error
+    assert at.selectbox(key="tr_surface").value == "rosenbrock"
+    assert at.multiselect(key="tr_rules").value == list(tr.DEFAULT_RULES)
+    assert len(charts(at)) == 3  # contour, 3-D, loss
+    assert at.get("download_button")
+    table = results_table(at)
+    assert table["rule"].tolist() == [RULES[r].label for r in tr.DEFAULT_RULES]
+
+
+@pytest.mark.parametrize("name", list(SURFACES))
+def test_every_test_function_renders(name):
+    at = page(TRAJECTORIES).run()
+    at.selectbox(key="tr_surface").set_value(name).run()
+    no_exception(at, name)
+    assert not at.error
+    start = SURFACES[name].start
+    assert at.number_input(key=f"tr_x_{name}").value == start[0]
+    assert at.number_input(key=f"tr_y_{name}").value == start[1]
+    assert len(charts(at)) == 3
+    assert any(SURFACES[name].notes in c.value for c in at.caption)
+
+
+def test_changing_rules_steps_start_kappa_and_arrows_rerenders():
+    at = page(TRAJECTORIES).run()
+    at.selectbox(key="tr_surface").set_value("bowl").run()
+    at.slider(key="tr_kappa").set_value(50.0).run()
+    no_exception(at, "kappa")
+    assert any("2/κ = 0.04" in c.value for c in at.caption)
+    at.multiselect(key="tr_rules").set_value(["adam", "sgd", "adadelta", "nadam"]).run()
+    no_exception(at, "rules")
+    table = results_table(at)
+    assert table["rule"].tolist() == ["SGD", "Adadelta", "Adam", "NAdam"]  # registry order
+    # lr 0.1 on κ = 50 is above plain GD's limit 2/κ: y grows 4× per step, a result, not a crash
+    assert table.set_index("rule").loc["SGD", "final f"] > 1e100
+    at.slider(key="tr_steps").set_value(2000).run()
+    assert results_table(at).set_index("rule").loc["SGD", "diverged"]  # overflowed to inf
+    at.number_input(key="tr_x_bowl").set_value(1.5).run()
+    at.toggle(key="tr_arrows").set_value(True).run()
+    at.slider(key="tr_arrow_step").set_value(1500).run()
+    no_exception(at, "arrows")
+    at.slider(key="tr_steps").set_value(100).run()  # the arrow step must follow
+    no_exception(at, "fewer steps")
+    assert at.slider(key="tr_arrow_step").value == 99
+    assert len(charts(at)) == 3
+
+
+def test_an_invalid_learning_rate_shows_an_error_and_keeps_the_other_paths():
+    at = page(TRAJECTORIES).run()
+    key = tr.editor_key("rosenbrock", list(tr.DEFAULT_RULES))
+    at.session_state[key] = {
+        "edited_rows": {0: {"lr": -1.0}, 1: {"lr": 0.0}, 3: {"options": "momentum=0.5"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    at.run()
+    no_exception(at, "bad lr")
+    messages = [e.value for e in at.error]
+    assert any(m.startswith("SGD:") and "lr must be > 0" in m and "-1" in m for m in messages)
+    assert any(m.startswith("Momentum:") and "got 0.0" in m for m in messages)
+    assert any(m.startswith("Adagrad:") and "'momentum'" in m for m in messages)
+    table = results_table(at)
+    assert table["rule"].tolist() == ["Nesterov", "RMSprop", "Adam"]
+    assert len(charts(at)) == 3
+
+
+def test_edits_are_kept_when_rules_change_and_reset_restores_defaults():
+    at = page(TRAJECTORIES).run()
+    key = tr.editor_key("rosenbrock", list(tr.DEFAULT_RULES))
+    edit = {"edited_rows": {5: {"lr": 0.5}}, "added_rows": [], "deleted_rows": []}
+    at.session_state[key] = edit
+    at.run()
+    at.multiselect(key="tr_rules").set_value(["adam", "sgd"]).run()
+    no_exception(at, "rules changed")
+    assert at.main.data_editor[0].value.set_index("rule").loc["Adam", "lr"] == 0.5
+    at.button(key="tr_reset").click().run()
+    no_exception(at, "reset")
+    lr = at.main.data_editor[0].value.set_index("rule").loc["Adam", "lr"]
+    assert lr == tr.default_lr("rosenbrock", "adam")
+
+
+def test_no_rules_gives_a_hint_not_an_exception():
+    at = page(TRAJECTORIES).run()
+    at.multiselect(key="tr_rules").set_value([]).run()
+    no_exception(at, "no rules")
+    assert any("at least one rule" in i.value for i in at.info)
+    assert not charts(at)
+
+
+def test_trajectories_in_presentation_mode():
+    at = page(TRAJECTORIES)
+    at.session_state[state.PRESENTATION_KEY] = True
+    at.run()
+    no_exception(at, "big")
+    assert len(charts(at)) == 3
+
+
+# --- Learn ------------------------------------------------------------------------------------
+
+
+def test_learn_renders_on_a_fresh_session():
+    at = page(LEARN).run()
+    no_exception(at, "fresh")
+    assert at.title[0].value == "Learn"
+    assert len(at.latex) == len(RULES)
+    assert [lx.value.strip("$\n") for lx in at.latex] == [r.math for r in RULES.values()]
+    assert len(charts(at)) == 2  # activations, depth bound
+    assert not any("used in this comparison" in m.value for m in at.markdown)
+    assert any("0.25¹⁰ ≈ 9.5e-7" in m.value for m in at.markdown)
+    keras = [i.value for i in at.info if i.value.startswith("**In Keras:**")]
+    assert len(keras) == len(learn.KERAS_DIFFERENCES) == 5
+
+
+def test_learn_marks_what_the_current_comparison_uses():
+    config = small_config(
+        network={"activation": "relu", "initializer": "he_normal"}, training={"epochs": 1}
+    )
+    at = page(LEARN)
+    at.session_state[state.CONFIG_KEY] = config
+    at.session_state[state.RESULTS_KEY] = run_comparison(config)
+    at.run()
+    no_exception(at, "with results")
+    badges = [m.value for m in at.markdown if "used in this comparison" in m.value]
+    assert [b.split("\n")[0] for b in badges[:3]] == [
+        "#### SGD :green-badge[used in this comparison]",
+        "#### Momentum :green-badge[used in this comparison]",
+        "#### Adam :green-badge[used in this comparison]",
+    ]
+    assert any("He/Kaiming normal" in b for b in badges)
+    assert at.selectbox(key="learn_gain").value == "relu"
+    table = next(d.value for d in at.dataframe if "fan_in · Var(W)" in d.value.columns)
+    assert table.set_index("initializer").loc["He/Kaiming normal", "used here"]
+
+
+def test_learn_fan_in_changes_the_stds():
+    at = page(LEARN).run()
+    at.number_input(key="learn_in").set_value(64).run()
+    no_exception(at, "fan_in")
+    table = next(d.value for d in at.dataframe if "fan_in · Var(W)" in d.value.columns)
+    assert table.set_index("initializer").loc["He/Kaiming normal", "std of a weight"] == (
+        pytest.approx((2 / 64) ** 0.5)
+    )
+
+
+# --- through the app's navigation --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "title"),
+    [("pages/2_trajectories.py", "Descent trajectories"), ("pages/6_learn.py", "Learn")],
+)
+def test_pages_through_app_navigation(path, title):
+    at = page("../app.py").run()
+    no_exception(at, "entry")
+    at.switch_page(path).run()
+    no_exception(at, path)
+    assert at.title[0].value == title
+    assert charts(at)
