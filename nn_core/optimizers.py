@@ -347,6 +347,7 @@ RULES: dict[str, Rule] = {
             "adam",
             "Adam",
             r"m \leftarrow \beta_1 m + (1-\beta_1) g;\; v \leftarrow \beta_2 v + (1-\beta_2) g^2;\;"
+            r" \hat m = \frac{m}{1-\beta_1^t};\; \hat v = \frac{v}{1-\beta_2^t};\;"
             r" \theta \leftarrow \theta - \gamma \frac{\hat m}{\sqrt{\hat v}+\epsilon}",
             (
                 _lr(1e-3),
@@ -375,8 +376,10 @@ RULES: dict[str, Rule] = {
         Rule(
             "nadam",
             "NAdam",
-            r"\mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi});\; \hat m = \frac{\mu_{t+1} m}"
+            r"m \leftarrow \beta_1 m + (1-\beta_1) g;\;"
+            r" \mu_t = \beta_1(1 - \tfrac12 0.96^{t\psi});\; \hat m = \frac{\mu_{t+1} m}"
             r"{1-\prod_{i\le t+1}\mu_i} + \frac{(1-\mu_t) g}{1-\prod_{i\le t}\mu_i};\;"
+            r" v \leftarrow \beta_2 v + (1-\beta_2) g^2;\; \hat v = \frac{v}{1-\beta_2^t};\;"
             r" \theta \leftarrow \theta - \gamma \frac{\hat m}{\sqrt{\hat v}+\epsilon}",
             (
                 _lr(2e-3),

@@ -202,46 +202,49 @@ def run_surface(
     theta = np.array(surf.start if start is None else start, dtype=np.float64)
     state = rule.init(theta, hp)
     buffers = [n for n, v in state.items() if isinstance(v, np.ndarray)]
-    rows: list[dict[str, Any]] = []
+    # One row per step, collected in preallocated arrays (rows beyond a divergence are cut).
+    xy = np.full((steps + 1, 2), np.nan)
+    loss = np.full(steps + 1, np.nan)
+    gnorm = np.full(steps + 1, np.nan)
+    delta = np.zeros((steps + 1, 2))
+    used = np.full((steps + 1, 2), np.nan)  # the gradient each step applied
+    buf = {name: np.zeros((steps + 1, 2)) for name in buffers}
+    last = steps
     with np.errstate(all="ignore"):
         g = np.array(surf.gradient(theta[0], theta[1], k), dtype=np.float64)
-        rows.append(_row(0, theta, surf.value(theta[0], theta[1], k), g, None, state, buffers))
+        xy[0], loss[0], gnorm[0] = theta, surf.value(theta[0], theta[1], k), np.hypot(*g)
+        for name in buffers:
+            buf[name][0] = state[name]
         for t in range(1, steps + 1):
             before = theta.copy()
             rule.update(theta, g, state, hp)
-            delta = theta - before
-            g_used = g
+            delta[t], used[t] = theta - before, g
             g = np.array(surf.gradient(theta[0], theta[1], k), dtype=np.float64)
-            loss = surf.value(theta[0], theta[1], k)
-            rows.append(_row(t, theta, loss, g, (delta, g_used), state, buffers))
-            if not (np.isfinite(theta).all() and np.isfinite(loss) and np.isfinite(g).all()):
+            xy[t], loss[t], gnorm[t] = theta, surf.value(theta[0], theta[1], k), np.hypot(*g)
+            for name in buffers:
+                buf[name][t] = state[name]
+            if not (np.isfinite(theta).all() and np.isfinite(loss[t]) and np.isfinite(g).all()):
+                last = t
                 break
-    df = pd.DataFrame(rows)
-    df.insert(0, "label", label or optimizer)
-    df.insert(0, "optimizer", optimizer)
-    df["diverged"] = False
-    last = df.index[-1]
-    df.loc[last, "diverged"] = not (
-        np.isfinite(df.loc[last, ["x", "y", "loss"]].astype(float)).all()
+    rows = slice(0, last + 1)
+    with np.errstate(all="ignore"):
+        eff = np.where(used != 0, -delta / np.where(used != 0, used, 1.0), np.nan)
+    df = pd.DataFrame(
+        {
+            "optimizer": optimizer,
+            "label": label or optimizer,
+            "step": np.arange(last + 1),
+            "x": xy[rows, 0],
+            "y": xy[rows, 1],
+            "loss": loss[rows],
+            "grad_norm": gnorm[rows],
+            "dx": delta[rows, 0],
+            "dy": delta[rows, 1],
+            "eff_lr_x": eff[rows, 0],
+            "eff_lr_y": eff[rows, 1],
+            **{f"{n}_{c}": buf[n][rows, i] for n in buffers for i, c in enumerate("xy")},
+        }
     )
+    df["diverged"] = False
+    df.loc[last, "diverged"] = not np.isfinite([xy[last, 0], xy[last, 1], loss[last]]).all()
     return df
-
-
-def _row(t, theta, loss, g, step, state, buffers) -> dict[str, Any]:
-    row = {
-        "step": t,
-        "x": float(theta[0]),
-        "y": float(theta[1]),
-        "loss": float(loss),
-        "grad_norm": float(np.hypot(g[0], g[1])),
-    }
-    if step is None:
-        row.update(dx=0.0, dy=0.0, eff_lr_x=math.nan, eff_lr_y=math.nan)
-    else:
-        delta, g_used = step
-        eff = np.where(g_used != 0, -delta / np.where(g_used != 0, g_used, 1.0), math.nan)
-        row.update(dx=float(delta[0]), dy=float(delta[1]), eff_lr_x=float(eff[0]),
-                   eff_lr_y=float(eff[1]))  # fmt: skip
-    for name in buffers:
-        row[f"{name}_x"], row[f"{name}_y"] = (float(v) for v in state[name])
-    return row
