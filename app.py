@@ -5,12 +5,14 @@ import streamlit as st
 st.set_page_config(page_title="Optimizer lab", layout="wide")
 
 PAGES = [
-    st.Page("pages/1_loss_curves.py", title="Loss curves", icon="📉", default=True),
-    st.Page("pages/2_trajectories.py", title="Descent trajectories", icon="🧭"),
-    st.Page("pages/3_gradient_health.py", title="Gradient health", icon="🩺"),
-    st.Page("pages/4_loss_landscape.py", title="Loss landscape", icon="🏔️"),
-    st.Page("pages/5_data.py", title="Data", icon="🗂️"),
-    st.Page("pages/6_learn.py", title="Learn", icon="📚"),
+    st.Page(
+        "pages/1_loss_curves.py", title="Loss curves", icon=":material/show_chart:", default=True
+    ),
+    st.Page("pages/2_trajectories.py", title="Descent trajectories", icon=":material/explore:"),
+    st.Page("pages/3_gradient_health.py", title="Gradient health", icon=":material/monitor_heart:"),
+    st.Page("pages/4_loss_landscape.py", title="Loss landscape", icon=":material/landscape:"),
+    st.Page("pages/5_data.py", title="Data", icon=":material/table_chart:"),
+    st.Page("pages/6_learn.py", title="Learn", icon=":material/school:"),
 ]
 
 st.navigation(PAGES).run()

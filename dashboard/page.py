@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import streamlit as st
 
 from nn_core import PRESETS, ExperimentConfig, Results
@@ -64,3 +67,20 @@ def need_results(results: Results | None) -> bool:
         )
         return False
     return True
+
+
+def download(where: Any, label: str, build: Callable[[], bytes], filename: str, key: str) -> None:
+    """A download button whose file is built only when it is clicked."""
+    mime = "application/zip" if filename.endswith(".zip") else "text/csv"
+    where.download_button(label, build, filename, mime, key=key)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _cached_figure(name: str, key: str, params: tuple, _build: Callable):
+    return _build()
+
+
+def figure(name: str, results: Results, build: Callable, *params: Any):
+    """``build()`` cached on the results' identity and ``params`` (the figure's options), so a
+    rerun for an unrelated widget does not rebuild every chart."""
+    return _cached_figure(name, state.results_key(results), params, build)

@@ -406,8 +406,8 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
                 st.session_state.pop(W + "runs", None)
                 st.session_state[RUNS_BASE_KEY] = pd.concat([runs_table, last], ignore_index=True)
                 st.rerun()
-            st.caption("Defaults of each rule (PyTorch):")
-            st.markdown(rule_defaults_text())
+            with st.popover("Defaults of each rule (PyTorch)"):
+                st.markdown(rule_defaults_text())
         doc = _doc_from_widgets(runs_table, errors)
         new_config, error = validate(doc)
         for section, slot in slots.items():
@@ -473,8 +473,8 @@ def _run(config: ExperimentConfig) -> None:
             st.error(f"Not trained: {exc.message}")
             return
         fingerprint = data_source.fingerprint(upload, config)
-    area = st.container()
-    with area:
+    area = st.empty()  # cleared when training ends
+    with area.container():
         st.button("Cancel", key=W + "cancel", help="Stop and keep the runs that finished")
         bar = st.progress(0.0, text="Starting…")
     last = [0.0]

@@ -95,3 +95,20 @@ def remember(session: Any, results: Any, preset: str | None) -> None:
 def history(session: Any) -> list[tuple[str, Any]]:
     """[(name, results)] of this session's recent comparisons, oldest first."""
     return list(session.get(HISTORY_KEY, []))
+
+
+def results_key(results: Any) -> str:
+    """A short identity for caching what is drawn from ``results``: its configuration, how far
+    it got, and a fingerprint of its data (an upload is not in the configuration)."""
+    import hashlib
+
+    data = results.data
+    parts = [
+        results.config.to_json(),
+        str(results.cancelled),
+        str(len(results.summary)),
+        data.name,
+        str(data.X_train.shape),
+        repr(float(data.X_train.sum())),
+    ]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]

@@ -1,10 +1,12 @@
 """Loss curves: train/validation loss and accuracy per run, mean ± spread across seeds."""
 
+from functools import partial
+
 import streamlit as st
 
 from dashboard import export
 from dashboard.figures import curves
-from dashboard.page import need_results, setup
+from dashboard.page import download, figure, need_results, setup
 
 config, results, colors, big = setup("Loss curves")
 
@@ -24,10 +26,22 @@ if need_results(results):
     log_y = c2.toggle("Log loss axis", key="lc_log")
     show_val = c3.toggle("Show validation", value=True, key="lc_val")
     splits = ("train", "val") if show_val else ("train",)
-    loss_fig = curves.loss_curves(results.curves, colors, "loss", x, splits, log_y, big)
+    opts = (colors, x, splits, log_y, big)
+    loss_fig = figure(
+        "loss",
+        results,
+        lambda: curves.loss_curves(results.curves, colors, "loss", x, splits, log_y, big),
+        *opts,
+    )
     st.plotly_chart(loss_fig, key="chart_loss")
-    acc_fig = curves.loss_curves(results.curves, colors, "accuracy", x, splits, False, big)
-    acc_fig.update_layout(yaxis_title=metric_label)
+    acc_fig = figure(
+        "accuracy",
+        results,
+        lambda: curves.loss_curves(
+            results.curves, colors, "accuracy", x, splits, False, big
+        ).update_layout(yaxis_title=metric_label),
+        *opts,
+    )
     st.plotly_chart(acc_fig, key="chart_accuracy")
 
     st.subheader("Summary")
@@ -45,29 +59,38 @@ if need_results(results):
 
     if not results.steps.empty:
         with st.expander("Per-step loss in the first epochs (SGD noise)", expanded=False):
-            st.plotly_chart(
-                curves.step_curves(results.steps, colors, log_y, big), key="chart_steps"
+            steps_fig = figure(
+                "steps",
+                results,
+                lambda: curves.step_curves(results.steps, colors, log_y, big),
+                colors,
+                log_y,
+                big,
             )
+            st.plotly_chart(steps_fig, key="chart_steps")
 
     if results.data.n_features == 2 and results.data.task != "regression":
         st.subheader("Decision boundaries (first seed, final weights)")
-        st.plotly_chart(curves.decision_boundaries(results, colors, big), key="chart_boundaries")
+        bounds = figure(
+            "boundaries",
+            results,
+            lambda: curves.decision_boundaries(results, colors, big),
+            colors,
+            big,
+        )
+        st.plotly_chart(bounds, key="chart_boundaries")
 
     d1, d2, d3 = st.columns(3)
-    d1.download_button(
-        "Curves CSV", export.table_csv(results, "curves"), "curves.csv", "text/csv", key="dl_curves"
+    download(
+        d1, "Curves CSV", partial(export.table_csv, results, "curves"), "curves.csv", "dl_curves"
     )
-    d2.download_button(
+    download(
+        d2,
         "Summary CSV",
-        export.table_csv(results, "summary"),
+        partial(export.table_csv, results, "summary"),
         "summary.csv",
-        "text/csv",
-        key="dl_summary",
+        "dl_summary",
     )
-    d3.download_button(
-        "Everything (ZIP)",
-        export.zip_bytes(results),
-        "optimizer-lab.zip",
-        "application/zip",
-        key="dl_zip",
+    download(
+        d3, "Everything (ZIP)", partial(export.zip_bytes, results), "optimizer-lab.zip", "dl_zip"
     )

@@ -1,10 +1,12 @@
 """Gradient health: are gradients vanishing, exploding, or healthy, layer by layer?"""
 
+from functools import partial
+
 import streamlit as st
 
 from dashboard import diagnosis, export, state
 from dashboard.figures import gradients
-from dashboard.page import need_results, setup
+from dashboard.page import download, figure, need_results, setup
 
 config, results, colors, big = setup("Gradient health")
 
@@ -35,18 +37,32 @@ def panel(column, name: str, key: str) -> None:
             LEVEL[f.level](f"**{f.title}.** {f.detail}")
         if g.empty:
             return
-        st.plotly_chart(gradients.histogram_animation(h, res.arch.n_layers, big), key=f"{key}_hist")
-        st.plotly_chart(gradients.norm_heatmap(g, big), key=f"{key}_heat")
+        opts = (run, int(seed), big)
+        hist = figure(
+            "hist", res, lambda: gradients.histogram_animation(h, res.arch.n_layers, big), *opts
+        )
+        st.plotly_chart(hist, key=f"{key}_hist")
+        st.plotly_chart(
+            figure("heat", res, lambda: gradients.norm_heatmap(g, big), *opts), key=f"{key}_heat"
+        )
         state_name = g["unit_state"].iloc[0]
         if state_name:
-            st.plotly_chart(
-                gradients.layer_lines(g, "dead_fraction", f"{state_name} fraction", False, big),
-                key=f"{key}_dead",
+            dead = figure(
+                "dead",
+                res,
+                lambda: gradients.layer_lines(
+                    g, "dead_fraction", f"{state_name} fraction", False, big
+                ),
+                *opts,
             )
-        st.plotly_chart(
-            gradients.layer_lines(g, "update_ratio", "‖ΔW‖ / ‖W‖ per step", True, big),
-            key=f"{key}_ratio",
+            st.plotly_chart(dead, key=f"{key}_dead")
+        ratio = figure(
+            "ratio",
+            res,
+            lambda: gradients.layer_lines(g, "update_ratio", "‖ΔW‖ / ‖W‖ per step", True, big),
+            *opts,
         )
+        st.plotly_chart(ratio, key=f"{key}_ratio")
 
 
 if need_results(results):
@@ -74,17 +90,17 @@ if need_results(results):
             f"- update ratio ‖ΔW‖/‖W‖ outside [{diagnosis.UPDATE_LOW:g}, {diagnosis.UPDATE_HIGH:g}]"
         )
     c1, c2 = st.columns(2)
-    c1.download_button(
+    download(
+        c1,
         "Gradients CSV",
-        export.table_csv(results, "gradients"),
+        partial(export.table_csv, results, "gradients"),
         "gradients.csv",
-        "text/csv",
-        key="dl_gradients",
+        "dl_gradients",
     )
-    c2.download_button(
+    download(
+        c2,
         "Histograms CSV",
-        export.table_csv(results, "histograms"),
+        partial(export.table_csv, results, "histograms"),
         "histograms.csv",
-        "text/csv",
-        key="dl_histograms",
+        "dl_histograms",
     )

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from dashboard import export
+from dashboard import export, state
 from dashboard.figures import landscape as figs
-from dashboard.page import need_results, setup
+from dashboard.page import download, need_results, setup
 from nn_core import landscape
 
 config, results, colors, big = setup("Loss landscape")
@@ -36,17 +36,7 @@ if need_results(results):
     resolution = c2.select_slider("Grid", [21, 41, 61, 81], value=41, key="ll_res")
     seeds = sorted(results.summary["seed"].unique())
     seed = c3.selectbox("Seed", seeds, key="ll_seed")
-    data = results.data
-    key = "|".join(
-        [
-            results.config.to_json(),
-            str(results.cancelled),
-            str(len(results.summary)),
-            data.name,
-            str(data.X_train.shape),
-            str(float(data.X_train.sum())),
-        ]
-    )
+    key = state.results_key(results)
     try:
         with st.spinner("Evaluating the loss on the plane…"):
             land = compute(results, key, int(seed), method, resolution)
@@ -62,13 +52,11 @@ if need_results(results):
     with tab3d:
         st.plotly_chart(figs.surface3d(land, colors, big), key="chart_land_3d")
     d1, d2 = st.columns(2)
-    d1.download_button(
+    download(
+        d1,
         "Landscape CSV",
-        export.csv_bytes(land.grid_frame()),
+        lambda: export.csv_bytes(land.grid_frame()),
         "landscape.csv",
-        "text/csv",
-        key="dl_landscape",
+        "dl_landscape",
     )
-    d2.download_button(
-        "Paths CSV", export.csv_bytes(land.paths), "path.csv", "text/csv", key="dl_paths"
-    )
+    download(d2, "Paths CSV", lambda: export.csv_bytes(land.paths), "path.csv", "dl_paths")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import export
 from dashboard.figures import data as figs
-from dashboard.page import setup
+from dashboard.page import download, setup
 from nn_core import datasets
 
 config, results, colors, big = setup("Data")
@@ -40,6 +40,4 @@ table = figs.frame(data)
 st.dataframe(table, hide_index=True, height=320)
 with st.expander("Standardisation statistics"):
     st.dataframe(figs.summary_stats(data), hide_index=True)
-st.download_button(
-    "Data CSV", export.csv_bytes(table), f"{data.name}.csv", "text/csv", key="dl_data"
-)
+download(st, "Data CSV", lambda: export.csv_bytes(table), f"{data.name}.csv", "dl_data")

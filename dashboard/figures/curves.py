@@ -143,7 +143,7 @@ def summary_table(summary: pd.DataFrame, curves: pd.DataFrame, target: float | N
     return pd.DataFrame(rows)
 
 
-def boundary_grid(results, run: str, seed: int, n: int = 80):
+def boundary_grid(results, run: str, seed: int, n: int = 60):
     """(xs, ys, P) with P the predicted probability of class 1 (binary) or the predicted class
     (multiclass) over the standardised 2-D input plane, from the run's final weights."""
     data = results.data
@@ -156,7 +156,7 @@ def boundary_grid(results, run: str, seed: int, n: int = 80):
         z = MLP(results.arch, theta).logits(np.column_stack([gx.ravel(), gy.ravel()]))
     p = predict_proba(results.data.task, z)
     p = p if p.ndim == 1 else np.argmax(p, axis=1)
-    return xs, ys, p.reshape(n, n)
+    return xs, ys, p.reshape(n, n).astype(np.float32)  # float32 halves what the browser loads
 
 
 def decision_boundaries(results, colors: dict[str, str], big: bool = False) -> go.Figure:
