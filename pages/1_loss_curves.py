@@ -70,15 +70,16 @@ if need_results(results):
             st.plotly_chart(steps_fig, key="chart_steps")
 
     if results.data.n_features == 2 and results.data.task != "regression":
-        st.subheader("Decision boundaries (first seed, final weights)")
-        bounds = figure(
-            "boundaries",
-            results,
-            lambda: curves.decision_boundaries(results, colors, big),
-            colors,
-            big,
-        )
-        st.plotly_chart(bounds, key="chart_boundaries")
+        # Drawn on request: fourteen traces of small multiples are the slowest chart to render.
+        if st.toggle("Decision boundaries (first seed, final weights)", value=big, key="lc_db"):
+            bounds = figure(
+                "boundaries",
+                results,
+                lambda: curves.decision_boundaries(results, colors, big),
+                colors,
+                big,
+            )
+            st.plotly_chart(bounds, key="chart_boundaries")
 
     d1, d2, d3 = st.columns(3)
     download(

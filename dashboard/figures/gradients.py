@@ -27,28 +27,35 @@ def histogram_animation(hist: pd.DataFrame, n_layers: int, big: bool = False) ->
     totals = hist.groupby(["epoch", "layer"])["count"].transform("sum")
     h = hist.assign(share=hist["count"] / totals, centre=(hist["bin_left"] + hist["bin_right"]) / 2)
     colors = layer_colors(n_layers)
+    by_key = {key: d.sort_values("centre") for key, d in h.groupby(["epoch", "layer"])}
+    empty = h.iloc[:0]
 
     def traces(epoch):
+        # Plain dicts: 60+ frames of validated trace objects cost ~0.3 s per figure.
         out = []
         for layer in range(1, n_layers + 1):
-            d = h[(h["epoch"] == epoch) & (h["layer"] == layer)].sort_values("centre")
+            d = by_key.get((epoch, layer), empty)
             out.append(
-                go.Scatter(
-                    x=d["centre"],
-                    y=d["share"],
-                    mode="lines+markers",
-                    name=f"layer {layer}",
-                    line={"color": colors[layer - 1], "shape": "hvh"},
-                    marker={"size": 4},
-                    hovertemplate="log10|g|≈%{x:.1f}: %{y:.1%}<extra>layer "
+                {
+                    "type": "scatter",
+                    "x": d["centre"].to_numpy(),
+                    "y": d["share"].to_numpy(),
+                    "mode": "lines+markers",
+                    "name": f"layer {layer}",
+                    "line": {"color": colors[layer - 1], "shape": "hvh"},
+                    "marker": {"size": 4},
+                    "hovertemplate": "log10|g|≈%{x:.1f}: %{y:.1%}<extra>layer "
                     + str(layer)
                     + "</extra>",
-                )
+                }
             )
         return out
 
-    fig = go.Figure(data=traces(epochs[0]))
-    fig.frames = [go.Frame(data=traces(e), name=str(e)) for e in epochs]
+    fig = go.Figure(
+        data=traces(epochs[0]),
+        frames=[{"data": traces(e), "name": str(e)} for e in epochs],
+        _validate=False,
+    )
     fig.update_layout(
         xaxis_title="log10 |gradient|",
         yaxis_title="share of the layer's weights",
