@@ -24,8 +24,10 @@ $(VENV)/.dev-stamp: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@ $(VENV)/.app-stamp
 
+# One BLAS thread: this engine's matrices are small, and on a 2-core machine a second BLAS
+# thread competes with the server and the browser (measured up to 5x slower under load).
 run: $(VENV)/.app-stamp
-	$(BIN)/streamlit run app.py --server.port $(PORT)
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT)
 
 test: $(VENV)/.dev-stamp
 ifeq ($(TORCH),1)

@@ -219,7 +219,7 @@ SATURATION_THRESHOLD = 0.05
 _MAX_DERIVATIVE = {"sigmoid": 0.25, "tanh": 1.0}
 
 
-def unit_health(name: str, z: Array, a: Array) -> float:
+def unit_health(name: str, z: Array, h: Array | None = None) -> float:
     """Fraction of units that are dead (ReLU family) or saturated (sigmoid/tanh) on this batch.
 
     dead: the unit's output is ≤ 0 for every sample (its weights get no gradient from ReLU);
@@ -230,7 +230,8 @@ def unit_health(name: str, z: Array, a: Array) -> float:
     if act.health == "dead":
         return float(np.mean(np.all(z <= 0, axis=0)))
     if act.health == "saturated":
-        rel = act.derivative(z) / _MAX_DERIVATIVE[name]
+        d = act.from_output(h) if h is not None and act.from_output else act.derivative(z)
+        rel = d / _MAX_DERIVATIVE[name]
         return float(np.mean(rel.mean(axis=0) < SATURATION_THRESHOLD))
     return float("nan")
 

@@ -230,8 +230,8 @@ def train_group(
             m.record.grad_stats.append(stats.compute(grads[r], params[r], before[r]))
             m.record.health.append(
                 [
-                    unit_health(a, z[r], None)
-                    for a, z in zip(arch.activations, cache.pre, strict=True)
+                    unit_health(a, z[r], h[r])
+                    for a, z, h in zip(arch.activations, cache.pre, cache.outputs, strict=True)
                 ]
             )
 

@@ -182,7 +182,10 @@ def train_run(
         rec.grad_epochs.append(epoch)
         rec.grad_stats.append(stats.compute(grads, params, before))
         rec.health.append(
-            [unit_health(a, z, None) for a, z in zip(health_names, cache.pre, strict=True)]
+            [
+                unit_health(a, z, h)
+                for a, z, h in zip(health_names, cache.pre, cache.outputs, strict=True)
+            ]
         )
 
     with np.errstate(all="ignore"):

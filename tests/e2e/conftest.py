@@ -80,6 +80,7 @@ def server(browser_ready):
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},  # make run
         )
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
