@@ -6,13 +6,22 @@ import streamlit as st
 
 from dashboard import export
 from dashboard.figures import curves
+from dashboard.figures import data as data_figs
 from dashboard.page import download, figure, need_results, setup
+from nn_core import datasets
 
 config, results, colors, big = setup("Loss curves")
 
-if need_results(results):
+if not need_results(results) and config.dataset.name in datasets.DATASETS:
+    # The data the comparison will train on. Drawing a chart here also lets the browser load
+    # its charting library before the click, so the results appear sooner after it.
+    st.caption(f"The data: {datasets.DATASETS[config.dataset.name].label}, as the runs will see it")
+    preview = datasets.make(config.dataset)
+    st.plotly_chart(data_figs.scatter(preview, big).update_layout(height=380), key="chart_preview")
+
+if results is not None:
     metric_label = "R²" if results.metric == "r2" else "Accuracy"
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
     x = (
         c1.segmented_control(
             "x axis",

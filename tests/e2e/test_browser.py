@@ -61,6 +61,7 @@ def open_app(page, server: str, query: str = "") -> None:
 def run_comparison(page) -> float:
     start = time.perf_counter()
     page.get_by_role("button", name="Run comparison").click()
+    page.get_by_text("No results yet").wait_for(state="detached", timeout=TIMEOUT)
     charts_at_least(page, 4)  # two charts (loss, accuracy), two svg layers each
     return time.perf_counter() - start
 
