@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import machine
+from . import landscape, machine
 from .engines import Job, Outcome, TorchUnavailable, TorchWorker, has_one_by_one, run_ours
 from .workloads import Workload, registry
 
@@ -373,6 +373,8 @@ def select(names: list[str] | None, quick: bool) -> list[Workload]:
     if not names:
         return list(all_w.values())
     patterns = [p.strip() for n in names for p in n.split(",") if p.strip()]
+    if patterns == ["landscape"]:  # the landscape section alone (printed after the tables)
+        return []
     chosen = [w for w in all_w.values() if any(fnmatch.fnmatchcase(w.name, p) for p in patterns)]
     if not chosen:
         raise SystemExit(f"--only matched no workload; choose from: {', '.join(all_w)}")
@@ -442,6 +444,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for line in targets(rows, torch is not None):
         print(line)
+    if not args.only or any("landscape" in n for n in args.only):
+        print()
+        for line in landscape.measure(rounds=1 if args.quick else 5):
+            print(line)
     if args.csv:
         write_csv(args.csv, rows)
         print(f"\nCSV written to {args.csv}")
