@@ -6,33 +6,20 @@ f'(z) (autograd) on a grid reaching ±700; the ``torch`` tests recompute them li
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nn_core import losses
 from nn_core.activations import ACTIVATIONS, prelu_slope_grad, sigmoid
+from tests.golden_files import GOLDEN, make_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 RTOL, ATOL = 1e-12, 1e-14  # relative, absolute for values near 0 (tanh-tail rounding ~5e-15)
 FD_TOL = 1e-6  # relative error of a centred finite difference in float64
 
 
-def _make_golden():
-    """tests/golden/make_golden.py as a module (its torch code imports torch when called)."""
-    if "make_golden" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_golden", GOLDEN / "make_golden.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_golden"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_golden"]
-
-
-mg = _make_golden()
+mg = make_golden()
 DATA = json.loads((GOLDEN / "activations.json").read_text())
 CASES = DATA["cases"]
 

@@ -9,33 +9,20 @@ distribution's kurtosis κ (3 normal, 9/5 uniform); two samples compared: √2 t
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nn_core.initializers import INITIALIZERS
+from tests.golden_files import GOLDEN, make_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 Z = 5.0  # standard errors
 KURTOSIS = {"uniform": 1.8, "normal": 3.0}
 
 
-def _make_golden():
-    """tests/golden/make_golden.py as a module (its torch code imports torch when called)."""
-    if "make_golden" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_golden", GOLDEN / "make_golden.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_golden"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_golden"]
-
-
-mg = _make_golden()
+mg = make_golden()
 CASES = json.loads((GOLDEN / "initializers.json").read_text())["cases"]
 IDS = [c["name"] if c["gain"] == 1.0 else f"{c['name']}(gain={c['gain']:.4g})" for c in CASES]
 RANDOM = [c for c in CASES if c["name"] != "zeros"]

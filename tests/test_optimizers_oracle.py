@@ -8,33 +8,20 @@ torch), through the network and for the rules alone on a fixed gradient sequence
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nn_core.network import MLP, Architecture
 from nn_core.optimizers import RULES, resolve
+from tests.golden_files import GOLDEN, make_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 TOL = 1e-10  # max |θ_nn_core − θ_torch| over every step and parameter (float64)
 RULE_TOL = 1e-12  # the rules alone, fed identical gradients
 
 
-def _make_golden():
-    """tests/golden/make_golden.py as a module (its torch code imports torch when called)."""
-    if "make_golden" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_golden", GOLDEN / "make_golden.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_golden"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_golden"]
-
-
-mg = _make_golden()
+mg = make_golden()
 CASES = json.loads((GOLDEN / "optimizers.json").read_text())["cases"]
 SPECS = mg.optimizer_case_specs()
 

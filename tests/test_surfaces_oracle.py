@@ -6,31 +6,19 @@ follow torch's trajectory within 1e-10 (relative to the size of the coordinates)
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, run_surface
+from tests.golden_files import GOLDEN, make_golden
 
-GOLDEN = Path(__file__).resolve().parent / "golden"
 TOL = 1e-10
 
 
-def _make_golden():
-    if "make_golden" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("make_golden", GOLDEN / "make_golden.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["make_golden"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["make_golden"]
-
-
-mg = _make_golden()
+mg = make_golden()
 CASES = json.loads((GOLDEN / "surfaces.json").read_text())["cases"]
 
 
