@@ -11,11 +11,13 @@ The package imports neither streamlit nor plotly and keeps no global mutable sta
 from .config import ConfigError, ExperimentConfig, RunConfig
 from .presets import PRESETS
 from .results import Results
+from .tabular import DataError
 from .training import Progress, run_comparison
 
 __all__ = [
     "PRESETS",
     "ConfigError",
+    "DataError",
     "ExperimentConfig",
     "Progress",
     "Results",

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 from . import losses
 from .activations import ACTIVATIONS, unit_health
@@ -127,8 +128,6 @@ def stacked_loss_and_grad(task: str, z: Array, y: Array) -> tuple[list[float], A
     values = [losses.loss(task, z[r], y[r]) for r in range(len(z))]
     n = z.shape[1]
     if task == "binary":
-        from scipy.special import expit
-
         return values, (expit(z) - y) / n
     if task == "multiclass":
         zmax = z.max(axis=2, keepdims=True)
