@@ -28,40 +28,29 @@ import numpy as np
 import pandas as pd
 
 from . import losses
-from .activations import ACTIVATIONS
 from .network import Architecture, Layout
 
 Array = np.ndarray
 
 MAX_GRID = 201
 DIRECTIONS = ("pca", "random")
-_CHUNK_FLOATS = 8_000_000  # bound the batched forward's working memory (~64 MB per array)
+_CHUNK_FLOATS = 16_000_000  # bound the batched forward's working memory (~128 MB)
 
 
 def batched_loss(arch: Architecture, thetas: Array, X: Array, y: Array) -> Array:
-    """Evaluation-mode data loss of G parameter vectors ``thetas`` (G, P) on (X, y): (G,)."""
-    layout = Layout.of(arch)
-    width = max(arch.sizes)
-    chunk = max(1, _CHUNK_FLOATS // max(1, len(X) * width))
+    """Evaluation-mode data loss of G parameter vectors ``thetas`` (G, P) on (X, y): (G,).
+
+    Chunks of networks go through :class:`nn_core.lockstep.StackedMLP`, sized so that the
+    activations a forward pass keeps stay under ``_CHUNK_FLOATS``."""
+    from .lockstep import StackedMLP  # lockstep builds on training, which this module need not
+
+    per_network = 3 * len(X) * sum(arch.sizes)  # inputs, pre-activations and outputs per layer
+    chunk = max(1, _CHUNK_FLOATS // per_network)
     out = np.empty(len(thetas))
     with np.errstate(all="ignore"):
         for lo in range(0, len(thetas), chunk):
-            th = thetas[lo : lo + chunk]
-            g = len(th)
-            h = np.broadcast_to(X, (g, *X.shape))
-            for layer, (ws, bs, shape) in enumerate(
-                zip(layout.w_slices, layout.b_slices, layout.w_shapes, strict=True)
-            ):
-                z = np.matmul(h, th[:, ws].reshape(g, *shape))
-                z += th[:, None, bs]
-                if layer < len(arch.activations):
-                    name = arch.activations[layer]
-                    idx = layout.slope_index.get(layer)
-                    slope = None if idx is None else th[:, idx, None, None]
-                    h = ACTIVATIONS[name].forward(z, slope)
-                else:
-                    h = z
-            out[lo : lo + g] = losses.batched_loss(arch.task, h, y)
+            logits = StackedMLP(arch, thetas[lo : lo + chunk]).forward(X).logits
+            out[lo : lo + len(logits)] = losses.batched_loss(arch.task, logits, y)
     return out
 
 

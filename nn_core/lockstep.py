@@ -48,9 +48,12 @@ class StackedCache:
 
 
 class StackedMLP:
-    """R networks of one architecture whose parameters are the rows of ``params`` (R, P)."""
+    """R networks of one architecture whose parameters are the rows of ``params`` (R, P).
 
-    def __init__(self, arch: Architecture, params: Array, grads: Array):
+    ``grads`` (same shape) receives :meth:`backward`'s gradients; without it the networks can
+    only be evaluated (the loss landscape evaluates thousands of plane points this way)."""
+
+    def __init__(self, arch: Architecture, params: Array, grads: Array | None = None):
         self.arch = arch
         self.layout = lay = Layout.of(arch)
         self.params, self.grads = params, grads
@@ -58,8 +61,11 @@ class StackedMLP:
         shapes = lay.w_shapes
         self.W = [params[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, shapes, strict=True)]
         self.b = [params[:, s] for s in lay.b_slices]
-        self.gW = [grads[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, shapes, strict=True)]
-        self.gb = [grads[:, s] for s in lay.b_slices]
+        if grads is not None:
+            self.gW = [
+                grads[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, shapes, strict=True)
+            ]
+            self.gb = [grads[:, s] for s in lay.b_slices]
         self.acts = [ACTIVATIONS[a] for a in arch.activations]
 
     def _slope(self, layer: int):
