@@ -280,11 +280,10 @@ def run_comparison(
     epochs = config.training.epochs
     total = len(config.seeds) * sum(epochs * steps_per_epoch(r, n) for r in config.runs)
     theta0 = {seed: initial_params(config, arch, seed) for seed in config.seeds}
-    groups = (
-        plan_groups(config, n)
-        if lockstep
-        else [[m] for s in config.seeds for m in ((r, s) for r in config.runs)]
-    )
+    if lockstep:
+        groups = plan_groups(config, n)
+    else:  # one run at a time, seed by seed
+        groups = [[(run, seed)] for seed in config.seeds for run in config.runs]
     done = 0
     t0 = time.perf_counter()
     records: list[RunRecord] = []
