@@ -61,6 +61,22 @@ def load(upload: Upload, config: ExperimentConfig) -> tuple[Dataset, tabular.Dat
     )
 
 
+@st.cache_data(max_entries=16, show_spinner=False)
+def _columns(digest: str, _raw: bytes) -> tuple[list[str], str]:
+    """(columns, "") or ([], why the file is refused): parsed once per file, not per rerun."""
+    try:
+        return tabular.read_columns(_raw), ""
+    except tabular.DataError as exc:
+        return [], exc.message
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _refusal(digest: str, target: str, task: str, _raw: bytes) -> str:
+    """Why the loader refuses this file with this target and task ("" when it accepts it)."""
+    problems = tabular.validate_csv(_raw, target, task)
+    return problems[0].message if problems else ""
+
+
 def render_upload() -> Upload | None:
     """The upload widgets; every refusal is shown next to the widget it concerns."""
     upload: Upload | None = st.session_state.get(UPLOAD_KEY)
@@ -77,11 +93,10 @@ def render_upload() -> Upload | None:
         st.caption("No file yet. Bad files are refused with a message; nothing else is lost.")
         return None
     st.caption(f"Using **{upload.name}** ({len(upload.raw):,} bytes).")
-    errors = tabular.validate_csv(upload.raw)
-    if errors:
-        st.error(f"{upload.name}: {errors[0].message}", icon="⚠️")
+    columns, why = _columns(upload.digest, upload.raw)
+    if why:
+        st.error(f"{upload.name}: {why}", icon="⚠️")
         return None
-    columns = tabular.read_columns(upload.raw)
     target = upload.target if upload.target in columns else columns[-1]
     target = st.selectbox("Target column", columns, index=columns.index(target), key="w_target")
     task = st.selectbox(
@@ -93,9 +108,9 @@ def render_upload() -> Upload | None:
     )
     upload = Upload(upload.name, upload.raw, target, task)
     st.session_state[UPLOAD_KEY] = upload
-    problems = tabular.validate_csv(upload.raw, target, task)
-    if problems:
-        st.error(problems[0].message, icon="⚠️")
+    why = _refusal(upload.digest, target, task, upload.raw)
+    if why:
+        st.error(why, icon="⚠️")
         return None
     if st.button("Remove file", key="w_upload_remove"):
         st.session_state[UPLOAD_KEY] = None
