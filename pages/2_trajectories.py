@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.figures import run_colors
 from dashboard.figures import trajectories as tr
-from dashboard.page import setup
+from dashboard.page import download, setup
 from dashboard.sidebar import parse_options
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, gd_optimal, run_surface
@@ -119,10 +119,10 @@ st.dataframe(
         "distance to it": st.column_config.NumberColumn(format="%.4g"),
     },
 )
-st.download_button(
+download(
+    st,
     "Trajectories CSV",
-    functools.partial(tr.trajectories_csv, paths),  # built on click, not on every rerun
+    functools.partial(tr.trajectories_csv, paths),
     f"trajectories-{name}.csv",
-    "text/csv",
-    key="tr_csv",
+    "tr_csv",
 )
