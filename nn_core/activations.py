@@ -226,14 +226,21 @@ def unit_health(name: str, z: Array, h: Array | None = None) -> float:
     saturated: the mean over samples of f'(z)/max f' is below ``SATURATION_THRESHOLD``.
     Returns NaN for activations with neither notion.
     """
+    return float(unit_health_many(name, z[None], None if h is None else h[None])[0])
+
+
+def unit_health_many(name: str, z: Array, h: Array | None = None) -> Array:
+    """:func:`unit_health` of R runs at once: ``z`` and ``h`` are (R, B, n), the result (R,).
+
+    Each run's figure is reduced over its own rows only, so it equals the run's alone."""
     act = ACTIVATIONS[name]
     if act.health == "dead":
-        return float(np.mean(np.all(z <= 0, axis=0)))
+        return np.mean(np.all(z <= 0, axis=1), axis=1)
     if act.health == "saturated":
         d = act.from_output(h) if h is not None and act.from_output else act.derivative(z)
         rel = d / _MAX_DERIVATIVE[name]
-        return float(np.mean(rel.mean(axis=0) < SATURATION_THRESHOLD))
-    return float("nan")
+        return np.mean(rel.mean(axis=1) < SATURATION_THRESHOLD, axis=1)
+    return np.full(len(z), np.nan)
 
 
 def get(name: str) -> Activation:

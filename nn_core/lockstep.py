@@ -27,7 +27,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import losses
-from .activations import ACTIVATIONS, unit_health
+from .activations import ACTIVATIONS, unit_health_many
 from .config import ExperimentConfig, RunConfig
 from .datasets import Dataset
 from .network import Architecture, Layout
@@ -131,7 +131,7 @@ class StackedMLP:
 def stacked_loss_and_grad(task: str, z: Array, y: Array) -> tuple[list[float], Array]:
     """Per-run mean losses and ∂L/∂z for stacked logits z (R, B, k), run by run identical to
     :func:`nn_core.losses.loss_and_grad`."""
-    values = [losses.loss(task, z[r], y[r]) for r in range(len(z))]
+    values = losses.batched_loss(task, z, y).tolist()
     n = z.shape[1]
     if task == "binary":
         return values, (expit(z) - y) / n
@@ -205,9 +205,8 @@ def train_group(
 
     def evaluate(Xs: Array, ys: Array) -> list[tuple[float, float]]:
         z = net.forward(Xs).logits
-        return [
-            (losses.loss(arch.task, z[r], ys), losses.score(arch.task, z[r], ys)) for r in range(R)
-        ]
+        loss = losses.batched_loss(arch.task, z, ys).tolist()
+        return list(zip(loss, losses.batched_score(arch.task, z, ys).tolist(), strict=True))
 
     def record_epoch(epoch: int, step: int) -> None:
         train = evaluate(X, y)
@@ -227,18 +226,17 @@ def train_group(
             rec.val_score.append(val[m.index][1])
 
     def record_gradients(epoch: int, before: Array, cache: StackedCache) -> None:
+        # Every run at once; each run's figures equal what it records alone.
+        many = stats.compute_many(grads, params, before)
+        layers = zip(arch.activations, cache.pre, cache.outputs, strict=True)
+        health = np.stack([unit_health_many(a, z, h) for a, z, h in layers], axis=1).tolist()
         for m in group:
             if not m.active:
                 continue
             r = m.index
             m.record.grad_epochs.append(epoch)
-            m.record.grad_stats.append(stats.compute(grads[r], params[r], before[r]))
-            m.record.health.append(
-                [
-                    unit_health(a, z[r], h[r])
-                    for a, z, h in zip(arch.activations, cache.pre, cache.outputs, strict=True)
-                ]
-            )
+            m.record.grad_stats.append({key: value[r] for key, value in many.items()})
+            m.record.health.append(health[r])
 
     with np.errstate(all="ignore"):
         record_epoch(0, 0)

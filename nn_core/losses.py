@@ -80,13 +80,36 @@ def predict_proba(task: str, z: Array) -> Array:
 
 
 def batched_loss(task: str, z: Array, y: Array) -> Array:
-    """Mean loss of G networks at once: ``z`` is (G, N, k) logits, the result is (G,)."""
+    """Mean loss of G networks at once: ``z`` is (G, N, k) logits, ``y`` the targets shared by
+    every network (N, …) or one set per network (G, N, …); the result is (G,).
+
+    Each network's loss is reduced over its own rows only, with the reduction :func:`loss` uses,
+    so ``batched_loss(task, z, y)[g] == loss(task, z[g], y[g])`` exactly (lockstep training
+    relies on it)."""
     if task == "binary":
-        return np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))), axis=(1, 2))
-    if task == "multiclass":
+        terms = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
+    elif task == "multiclass":
         zmax = z.max(axis=2, keepdims=True)
         lse = np.log(np.exp(z - zmax).sum(axis=2)) + zmax[..., 0]
-        picked = np.take_along_axis(z, y[None, :, None], axis=2)[..., 0]
-        return np.mean(lse - picked, axis=1)
-    diff = z - y
-    return np.mean(diff * diff, axis=(1, 2))
+        labels = np.broadcast_to(y, z.shape[:2])[..., None]
+        terms = lse - np.take_along_axis(z, labels, axis=2)[..., 0]
+    else:
+        diff = z - y
+        terms = diff * diff
+    flat = terms.reshape(len(terms), -1)
+    return np.add.reduce(flat, axis=1) / flat.shape[1]
+
+
+def batched_score(task: str, z: Array, y: Array) -> Array:
+    """:func:`score` of G networks at once on the same targets ``y`` (N, …); the result is (G,),
+    and ``batched_score(task, z, y)[g] == score(task, z[g], y)`` exactly."""
+    if task == "binary":
+        return np.mean((z[..., 0] > 0) == (y[:, 0] > 0.5), axis=1)
+    if task == "multiclass":
+        return np.mean(np.argmax(z, axis=2) == y, axis=1)
+    res = (y - z) ** 2
+    ss_res = np.add.reduce(res.reshape(len(res), -1), axis=1).astype(np.float64)  # as float()
+    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
+    if ss_tot > 0:
+        return 1.0 - ss_res / ss_tot
+    return np.full(len(z), np.nan)

@@ -11,8 +11,9 @@ For each dense layer l (hidden layers and the output layer), from the weight gra
   give) fall in the first bin and values above the last edge in the last bin.
 
 Biases and PReLU slopes are trained but not part of these statistics. Everything is computed with
-segmented reductions (``np.add.reduceat``) and one ``np.bincount`` with per-layer offsets, so the
-cost does not grow with the number of Python-level layers.
+segmented reductions (``np.add.reduceat``) and one ``np.bincount`` with per-run and per-layer
+offsets, so the cost grows neither with the number of layers nor, in lockstep, with the number of
+Python-level runs: :meth:`LayerStats.compute_many` records every run of a group in one call.
 """
 
 from __future__ import annotations
@@ -45,25 +46,45 @@ class LayerStats:
 
     def compute(self, grads: np.ndarray, params: np.ndarray, before: np.ndarray) -> dict:
         """Statistics per layer (arrays of length n_layers) and ``hist`` (n_layers, N_BINS)."""
+        many = self.compute_many(grads[None], params[None], before[None])
+        return {key: value[0] for key, value in many.items()}
+
+    def compute_many(self, grads: np.ndarray, params: np.ndarray, before: np.ndarray) -> dict:
+        """The statistics of R runs at once from (R, P) buffers: each value gains a leading run
+        axis — (R, n_layers) per statistic, ``hist`` (R, n_layers, N_BINS).
+
+        Every reduction runs along each row (``reduceat`` on axis 1), so a run's figures do not
+        depend on the other rows: :meth:`compute` is this with R = 1, and a run recorded in
+        lockstep gets exactly the figures it gets alone. The histograms of all runs and layers
+        come from one ``np.bincount`` with per-run and per-layer offsets.
+        """
+        n_runs = len(grads)
+        per_run = (self.n_layers + 1) * N_BINS
         with np.errstate(all="ignore"):
             absg = np.abs(grads)
-            sq = np.add.reduceat(absg * absg, self.starts)[self.w_seg]
-            s_abs = np.add.reduceat(absg, self.starts)[self.w_seg]
-            mx = np.maximum.reduceat(absg, self.starts)[self.w_seg]
-            w2 = np.add.reduceat(params * params, self.starts)[self.w_seg]
+            sq = np.add.reduceat(absg * absg, self.starts, axis=1)[:, self.w_seg]
+            s_abs = np.add.reduceat(absg, self.starts, axis=1)[:, self.w_seg]
+            mx = np.maximum.reduceat(absg, self.starts, axis=1)[:, self.w_seg]
+            w2 = np.add.reduceat(params * params, self.starts, axis=1)[:, self.w_seg]
             d = params - before
-            d2 = np.add.reduceat(d * d, self.starts)[self.w_seg]
+            d2 = np.add.reduceat(d * d, self.starts, axis=1)[:, self.w_seg]
             weight_norm = np.sqrt(w2)
             ratio = np.sqrt(d2) / weight_norm
-            pos = (np.log10(absg) - HIST_LOW) / HIST_WIDTH
-            pos = np.nan_to_num(pos, nan=0.0, posinf=N_BINS - 1, neginf=0.0)
-            idx = np.clip(pos, 0, N_BINS - 1).astype(np.intp)
-        counts = np.bincount(idx + self.offset, minlength=(self.n_layers + 1) * N_BINS)
+            np.log10(absg, out=absg)
+            absg -= HIST_LOW
+            absg /= HIST_WIDTH
+            np.nan_to_num(absg, copy=False, nan=0.0, posinf=N_BINS - 1, neginf=0.0)
+            np.clip(absg, 0, N_BINS - 1, out=absg)
+            idx = absg.astype(np.intp)
+        idx += self.offset
+        idx += (per_run * np.arange(n_runs, dtype=np.intp))[:, None]
+        counts = np.bincount(idx.ravel(), minlength=n_runs * per_run)
+        hist = counts.reshape(n_runs, self.n_layers + 1, N_BINS)[:, : self.n_layers]
         return {
             "grad_norm": np.sqrt(sq),
             "grad_mean_abs": s_abs / self.w_sizes,
             "grad_max_abs": mx,
             "weight_norm": weight_norm,
             "update_ratio": ratio,
-            "hist": counts[: self.n_layers * N_BINS].reshape(self.n_layers, N_BINS),
+            "hist": hist,
         }
