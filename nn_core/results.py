@@ -63,78 +63,63 @@ class Results:
 
     @classmethod
     def from_records(cls, config, data, arch, records, cancelled: bool) -> Results:
-        curves, steps, grads, hists, summary = [], [], [], [], []
-        snapshots = {}
+        curves, steps = _Columns(CURVE_COLUMNS), _Columns(STEP_COLUMNS)
+        grads, hists = _Columns(GRADIENT_COLUMNS), _Columns(HISTOGRAM_COLUMNS)
+        summary, snapshots = [], {}
         n_layers = arch.n_layers
-        states = [ACTIVATIONS[a].health or "" for a in arch.activations] + [""]
+        states = np.array([ACTIVATIONS[a].health or "" for a in arch.activations] + [""])
         for r in records:
             key = {"run": r.run, "optimizer": r.optimizer, "seed": r.seed}
-            m = len(r.epochs)
             for split, loss, score in (
                 ("train", r.train_loss, r.train_score),
                 ("val", r.val_loss, r.val_score),
             ):
-                curves.append(
-                    pd.DataFrame(
-                        {
-                            **{k: [v] * m for k, v in key.items()},
-                            "epoch": r.epochs,
-                            "step": r.steps_at,
-                            "samples": r.samples,
-                            "seconds": r.seconds,
-                            "split": split,
-                            "loss": loss,
-                            "accuracy": score,
-                        }
-                    )
+                curves.add(
+                    len(r.epochs),
+                    **key,
+                    epoch=r.epochs,
+                    step=r.steps_at,
+                    samples=r.samples,
+                    seconds=r.seconds,
+                    split=split,
+                    loss=loss,
+                    accuracy=score,
                 )
             if r.step_loss:
                 s = np.array(r.step_loss)
-                steps.append(
-                    pd.DataFrame(
-                        {
-                            **{k: [v] * len(s) for k, v in key.items()},
-                            "step": s[:, 0].astype(int),
-                            "epoch": s[:, 1].astype(int),
-                            "loss": s[:, 2],
-                        }
-                    )
+                steps.add(
+                    len(s),
+                    **key,
+                    step=s[:, 0].astype(int),
+                    epoch=s[:, 1].astype(int),
+                    loss=s[:, 2],
                 )
             if r.grad_stats:
                 g = len(r.grad_stats)
-                ep = np.repeat(r.grad_epochs, n_layers)
-                layer = np.tile(np.arange(1, n_layers + 1), g)
-                cols = {
+                stats = {
                     c: np.concatenate([st[c] for st in r.grad_stats])
                     for c in ("grad_norm", "grad_mean_abs", "grad_max_abs", "weight_norm")
                 }
-                cols["update_ratio"] = np.concatenate([st["update_ratio"] for st in r.grad_stats])
-                health = np.array([[*h, np.nan] for h in r.health], dtype=float).ravel()
-                grads.append(
-                    pd.DataFrame(
-                        {
-                            **{k: [v] * (g * n_layers) for k, v in key.items()},
-                            "epoch": ep,
-                            "layer": layer,
-                            **cols,
-                            "dead_fraction": health,
-                            "unit_state": np.tile(states, g),
-                        }
-                    )
+                stats["update_ratio"] = np.concatenate([st["update_ratio"] for st in r.grad_stats])
+                grads.add(
+                    g * n_layers,
+                    **key,
+                    epoch=np.repeat(r.grad_epochs, n_layers),
+                    layer=np.tile(np.arange(1, n_layers + 1), g),
+                    **stats,
+                    dead_fraction=np.array([[*h, np.nan] for h in r.health], dtype=float).ravel(),
+                    unit_state=np.tile(states, g),
                 )
                 counts = np.stack([st["hist"] for st in r.grad_stats])  # (g, layers, bins)
                 e_idx, l_idx, b_idx = np.nonzero(counts)
-                hists.append(
-                    pd.DataFrame(
-                        {
-                            **{k: [v] * len(e_idx) for k, v in key.items()},
-                            "epoch": np.asarray(r.grad_epochs)[e_idx],
-                            "layer": l_idx + 1,
-                            "bin_left": HIST_EDGES[b_idx],
-                            "bin_right": HIST_EDGES[b_idx + 1],
-                            "count": counts[e_idx, l_idx, b_idx],
-                        }
-                    )
+                hists.add(
+                    len(e_idx),
+                    **key,
+                    epoch=np.asarray(r.grad_epochs)[e_idx],
+                    layer=l_idx + 1,
+                    bin_left=HIST_EDGES[b_idx],
+                    bin_right=HIST_EDGES[b_idx + 1],
+                    count=counts[e_idx, l_idx, b_idx],
                 )
             snapshots[(r.run, r.seed)] = (np.array(r.snapshot_epochs), np.stack(r.snapshots))
             summary.append(_summary_row(r, key))
@@ -142,10 +127,10 @@ class Results:
             config=config,
             data=data,
             arch=arch,
-            curves=_concat(curves, CURVE_COLUMNS),
-            steps=_concat(steps, STEP_COLUMNS),
-            gradients=_concat(grads, GRADIENT_COLUMNS),
-            histograms=_concat(hists, HISTOGRAM_COLUMNS),
+            curves=curves.frame(),
+            steps=steps.frame(),
+            gradients=grads.frame(),
+            histograms=hists.frame(),
             summary=pd.DataFrame(summary),
             snapshots=snapshots,
             cancelled=cancelled,
@@ -164,10 +149,24 @@ class Results:
         return written
 
 
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]
+class _Columns:
+    """A table built column by column from every run's pieces, made a DataFrame once (one
+    DataFrame per run and a concat cost more than the recording they show)."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns
+        self.parts: dict[str, list] = {c: [] for c in columns}
+
+    def add(self, n: int, **values) -> None:
+        """n rows; a scalar value fills its column for all of them."""
+        for c in self.columns:
+            v = values[c]
+            self.parts[c].append(np.full(n, v) if np.isscalar(v) else np.asarray(v))
+
+    def frame(self) -> pd.DataFrame:
+        if not self.parts[self.columns[0]]:
+            return pd.DataFrame(columns=self.columns)
+        return pd.DataFrame({c: np.concatenate(p) for c, p in self.parts.items()})
 
 
 def _summary_row(r, key: dict) -> dict:
