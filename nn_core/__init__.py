@@ -5,14 +5,19 @@
     results.curves, results.gradients, results.histograms, results.summary
     results.to_csv("out/")
 
-The package imports neither streamlit nor plotly and keeps no global mutable state.
+The package imports neither streamlit nor plotly and keeps no global mutable state. The one
+process-wide setting it makes is allocator tuning on import (:mod:`nn_core.allocator`: glibc keeps
+freed temporaries for the next training step; ``NN_CORE_MALLOC=default`` turns it off).
 """
 
+from . import allocator
 from .config import ConfigError, ExperimentConfig, RunConfig
 from .presets import PRESETS
 from .results import Results
 from .tabular import DataError
 from .training import Progress, run_comparison
+
+allocator.tune()
 
 __all__ = [
     "PRESETS",
