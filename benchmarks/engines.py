@@ -65,15 +65,15 @@ def run_ours(job: Job) -> Outcome:
     w = job.resolve()
     config = w.recording(job.recording)
     with numpy_threads_limited(job.threads):
+        data = w.data()
         if w.kind == "comparison":
             kwargs = {"lockstep": False} if job.one_by_one else {}
             time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
-            res = run_comparison(config, **kwargs)
+            res = run_comparison(config, data=data, **kwargs)
             seconds = time.perf_counter() - start
             thetas = [res.snapshots[(r.label, s)][1][-1] for s in config.seeds for r in config.runs]
             return Outcome(seconds, int(res.summary["steps"].sum()), thetas)
-        data = w.data()
         arch = build_architecture(config, data)
         seed = config.seeds[0]
         theta0 = initial_params(config, arch, seed)
@@ -88,11 +88,11 @@ def _run_torch(torch_ref, job: Job) -> Outcome:
     torch_ref.set_threads(job.threads)
     w = job.resolve()
     config = w.config
+    data = w.data()
     time.sleep(SETTLE_SECONDS)
     if w.kind == "comparison":
-        thetas, seconds, steps = torch_ref.train_comparison(config, job.dtype)
+        thetas, seconds, steps = torch_ref.train_comparison(config, data, job.dtype)
         return Outcome(seconds, steps, thetas)
-    data = w.data()
     arch = build_architecture(config, data)
     seed = config.seeds[0]
     theta0 = initial_params(config, arch, seed)

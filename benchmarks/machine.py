@@ -12,6 +12,8 @@ import re
 
 import numpy as np
 
+from nn_core import allocator
+
 _PREFIXES = ("scipy_openblas", "openblas")
 _SUFFIXES = ("64_", "")
 
@@ -100,4 +102,10 @@ def describe() -> list[str]:
         f"{os.cpu_count()} CPUs ({platform.machine()})",
         f"numpy BLAS threads: {threads} [{source}]" + (f"; env {env}" if env else ""),
         f"load average at start: {load()}",
+        "allocator: "
+        + (
+            "glibc thresholds raised by nn_core (nn_core/allocator.py)"
+            if allocator.tune()
+            else "left as it is (not glibc, or NN_CORE_MALLOC=default)"
+        ),
     ]

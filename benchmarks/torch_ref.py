@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from nn_core.config import ExperimentConfig, RunConfig
-from nn_core.datasets import Dataset, make
+from nn_core.datasets import Dataset
 from nn_core.network import Architecture, Layout
 from nn_core.training import batch_size_of, build_architecture, initial_params
 
@@ -219,13 +219,12 @@ def train(
 
 
 def train_comparison(
-    config: ExperimentConfig, dtype: str = "float64"
+    config: ExperimentConfig, data: Dataset, dtype: str = "float64"
 ) -> tuple[list[np.ndarray], float, int]:
-    """Every run of ``config`` for every seed, like ``run_comparison``, end to end: the clock
-    covers making the dataset and each seed's θ₀ too. Returns (final θ per (seed, run) in
-    ``run_comparison``'s order, seconds, total steps)."""
+    """Every run of ``config`` for every seed on ``data``, like ``run_comparison``: the clock
+    covers each seed's θ₀ too. Returns (final θ per (seed, run) in ``run_comparison``'s order,
+    seconds, total steps)."""
     start = time.perf_counter()
-    data = make(config.dataset)
     arch = build_architecture(config, data)
     thetas, steps = [], 0
     for seed in config.seeds:

@@ -40,13 +40,14 @@ class Workload:
     kind: str  # "run": one train_run; "comparison": run_comparison over every run and seed
     config: ExperimentConfig  # epochs and seeds set; recording at the lean level
     description: str
+    digits: bool = False  # trains on digits_like_arrays() instead of config.dataset
 
     @property
     def runs(self) -> tuple[RunConfig, ...]:
         return self.config.runs
 
     def data(self) -> Dataset:
-        return _data(self.name, self.config.dataset)
+        return _data(self.digits, self.config.dataset)
 
     def recording(self, level: str) -> ExperimentConfig:
         """The configuration with ``lean`` or ``full`` recording (see the module docstring)."""
@@ -73,6 +74,13 @@ class Workload:
     def is_full_batch(self) -> bool:
         return self.kind == "run" and self.runs[0].batch_size == "full"
 
+    def lockstep_batch(self) -> int | None:
+        """The batch size of a comparison whose runs all share it (one lockstep group)."""
+        if self.kind != "comparison":
+            return None
+        sizes = {batch_size_of(r, len(self.data().X_train)) for r in self.runs}
+        return sizes.pop() if len(sizes) == 1 else None
+
 
 def digits_like_arrays(n: int = 1797, features: int = 64, classes: int = 10):
     """Gaussian blobs shaped like scikit-learn's digits: (n, 64) features, 10 classes.
@@ -88,8 +96,8 @@ def digits_like_arrays(n: int = 1797, features: int = 64, classes: int = 10):
 
 
 @cache
-def _data(name: str, dataset: DatasetConfig) -> Dataset:
-    if name == DIGITS_LIKE:
+def _data(digits: bool, dataset: DatasetConfig) -> Dataset:
+    if digits:
         X, y = digits_like_arrays()
         return prepare(DIGITS_LIKE, X, y, True, 0.2, np.random.default_rng([0, 1]))
     return make(dataset)
@@ -143,10 +151,37 @@ def registry(quick: bool = False) -> dict[str, Workload]:
             _lean(default, preset_epochs, seeds),
             f"the whole default preset (7 runs) x {seeds} seed(s), end to end",
         )
+    blobs = "1797x64 Gaussian blobs, 10 classes (1437 train rows), 64-128-64-10 relu, softmax CE"
     out[DIGITS_LIKE] = Workload(
         DIGITS_LIKE,
         "run",
         _lean(_one_run(digits, {"optimizer": "adam", "batch_size": 32, "lr": 0.001}), ep(25)),
-        "1797x64 Gaussian blobs, 10 classes (1437 train rows), 64-128-64-10 relu, softmax CE",
+        blobs,
+        digits=True,
     )
+    # One lockstep group each: every run shares the batch size.
+    five = [r for r in default["runs"] if r["batch_size"] == 32]
+    out["lockstep-b32"] = Workload(
+        "lockstep-b32",
+        "comparison",
+        _lean({**default, "runs": five}, preset_epochs, 3),
+        "the default preset's 5 batch-32 runs x 3 seeds: one lockstep group of 15 runs",
+    )
+    rules = [
+        {"label": "SGD", "optimizer": "sgd", "lr": 0.05},
+        {"label": "Momentum", "optimizer": "momentum", "lr": 0.01, "momentum": 0.9},
+        {"label": "Adagrad", "optimizer": "adagrad", "lr": 0.01},
+        {"label": "RMSprop", "optimizer": "rmsprop", "lr": 0.001},
+        {"label": "Adam", "optimizer": "adam", "lr": 0.001},
+    ]
+    for batch, epochs in ((32, 10), (128, 30)):
+        name = f"lockstep-digits-b{batch}"
+        runs = [{**r, "batch_size": batch} for r in rules]
+        out[name] = Workload(
+            name,
+            "comparison",
+            _lean({**digits, "runs": runs}, ep(epochs)),
+            f"5 rules at batch {batch}, 1 seed, one lockstep group; {blobs}",
+            digits=True,
+        )
     return out
