@@ -234,13 +234,16 @@ def unit_health_many(name: str, z: Array, h: Array | None = None) -> Array:
 
     Each run's figure is reduced over its own rows only, so it equals the run's alone."""
     act = ACTIVATIONS[name]
-    if act.health == "dead":
-        return np.mean(np.all(z <= 0, axis=1), axis=1)
-    if act.health == "saturated":
+    if act.health == "dead":  # all(z ≤ 0) over the samples, as max(z) ≤ 0 (NaN: not dead)
+        off = np.maximum.reduce(z, axis=1) <= 0
+    elif act.health == "saturated":
         d = act.from_output(h) if h is not None and act.from_output else act.derivative(z)
-        rel = d / _MAX_DERIVATIVE[name]
-        return np.mean(rel.mean(axis=1) < SATURATION_THRESHOLD, axis=1)
-    return np.full(len(z), np.nan)
+        mean = np.add.reduce(d, axis=1)
+        mean /= z.shape[1] * _MAX_DERIVATIVE[name]
+        off = mean < SATURATION_THRESHOLD
+    else:
+        return np.full(len(z), np.nan)
+    return np.add.reduce(off, axis=1, dtype=np.float64) / off.shape[1]
 
 
 def get(name: str) -> Activation:

@@ -73,8 +73,9 @@ class LayerStats:
             np.log10(absg, out=absg)
             absg -= HIST_LOW
             absg /= HIST_WIDTH
-            np.nan_to_num(absg, copy=False, nan=0.0, posinf=N_BINS - 1, neginf=0.0)
-            np.clip(absg, 0, N_BINS - 1, out=absg)
+            # fmax/fmin drop NaN: log10(0) = -inf and NaN land in the first bin, +inf in the last
+            np.fmax(absg, 0, out=absg)
+            np.fmin(absg, N_BINS - 1, out=absg)
             idx = absg.astype(np.intp)
         idx += self.offset
         idx += (per_run * np.arange(n_runs, dtype=np.intp))[:, None]

@@ -89,6 +89,17 @@ def test_unit_health_of_many_runs_equals_each_alone(name):
     for r in range(4):
         alone = unit_health(name, z[r], h[r])
         assert np.array_equal(many[r], alone, equal_nan=True)
+    for r in range(4):  # the definitions, computed directly
+        if act.health == "dead":
+            expected = np.mean([np.all(z[r][:, u] <= 0) for u in range(6)])
+        elif act.health == "saturated":
+            top = {"sigmoid": 0.25, "tanh": 1.0}[name]
+            slope_r = None if slope is None else slope[r]
+            d = act.derivative(z[r], slope_r) / top
+            expected = np.mean([np.mean(d[:, u]) < 0.05 for u in range(6)])
+        else:
+            expected = np.nan
+        assert np.allclose(many[r], expected, equal_nan=True), (name, r)
     if act.health == "dead":
         assert many[1] >= 1 / 6
 
