@@ -1,8 +1,12 @@
-"""Entry point of the optimizer lab: page configuration and navigation, nothing else."""
+"""Entry point of the optimizer lab: page configuration, navigation, and the second core's worker
+process started early (it loads while the first page renders; nn_core.parallel)."""
 
 import streamlit as st
 
+from nn_core import parallel
+
 st.set_page_config(page_title="Optimizer lab", layout="wide")
+parallel.warm()
 
 PAGES = [
     st.Page(

@@ -19,10 +19,9 @@ import traceback
 
 import numpy as np
 
-from nn_core import run_comparison
+from nn_core import blas, run_comparison
 from nn_core.training import build_architecture, initial_params, train_run
 
-from .machine import numpy_threads_limited
 from .workloads import Workload, registry
 
 # Pause before each timed job so the other engine's idle threads stop spinning.
@@ -38,6 +37,7 @@ class Job:
     dtype: str = "float64"  # torch only; ours always trains in the workload's dtype (float64)
     threads: int | None = None  # ours: NumPy's BLAS threads (None: default); torch: required
     one_by_one: bool = False  # ours comparisons only: run_comparison(lockstep=False)
+    one_process: bool = False  # ours comparisons only: run_comparison(parallel=False)
     warmup: bool = False  # a 1-epoch, 1-seed version, run untimed before the rounds
 
     def resolve(self) -> Workload:
@@ -64,10 +64,12 @@ def has_one_by_one() -> bool:
 def run_ours(job: Job) -> Outcome:
     w = job.resolve()
     config = w.recording(job.recording)
-    with numpy_threads_limited(job.threads):
+    with blas.limited(job.threads):
         data = w.data()
         if w.kind == "comparison":
             kwargs = {"lockstep": False} if job.one_by_one else {}
+            if job.one_by_one or job.one_process:
+                kwargs["parallel"] = False
             time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             res = run_comparison(config, data=data, **kwargs)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nn_core import blas
+
 from . import floor, landscape, machine
 from .engines import Job, Outcome, TorchUnavailable, TorchWorker, has_one_by_one, run_ours
 from .workloads import Workload, registry
@@ -42,6 +44,7 @@ class Variant:
     dtype: str = "float64"
     threads: int | None = None  # None: NumPy's default (ours only)
     one_by_one: bool = False
+    one_process: bool = False
 
 
 @dataclass
@@ -77,6 +80,8 @@ def variants(
         Variant("ours", "ours", "ours"),
         Variant("ours_full", "ours+rec", "ours", recording="full"),
     ]
+    if comparison:
+        out.append(Variant("ours_1p", "ours 1 proc", "ours", one_process=True))
     if comparison and one_by_one:
         out.append(Variant("ours_seq", "ours 1-by-1", "ours", one_by_one=True))
     if not comparison and ours_1t and threads != 1:
@@ -97,7 +102,10 @@ def measure(
     w: Workload, vs: list[Variant], rounds: int, quick: bool, torch: TorchWorker | None
 ) -> dict[str, Measurement]:
     def job(v: Variant, warmup: bool) -> Job:
-        return Job(w.name, quick, v.engine, v.recording, v.dtype, v.threads, v.one_by_one, warmup)
+        return Job(
+            w.name, quick, v.engine, v.recording, v.dtype, v.threads, v.one_by_one, v.one_process,
+            warmup,
+        )  # fmt: skip
 
     for v in vs:  # untimed: first-call costs (torch's lazy initialisation, caches)
         j = job(v, warmup=True)
@@ -187,7 +195,7 @@ class Row:
 def report(rows: list[Row], threads: int, torch_note: str) -> list[str]:
     present = {k: r.m[k].variant.label for r in rows for k in r.m}
     torch_keys = [k for k in TORCH_KEYS if k in present]
-    extra_ours = [k for k in ("ours_1t", "ours_seq") if k in present]
+    extra_ours = [k for k in ("ours_1t", "ours_1p", "ours_seq") if k in present]
     heads = ["workload", "batch", "rule", "steps", "rounds", "ours", "µs/step"]
     heads += [present[k] for k in extra_ours]
     for k in torch_keys:
@@ -211,10 +219,16 @@ def report(rows: list[Row], threads: int, torch_note: str) -> list[str]:
         "limited to 1 BLAS thread; 'torch f64 nT' = torch float64 after torch.set_num_threads(n).",
         "t/o = torch's median / ours' median; > 1 means nn_core is faster. " + torch_note,
     ]
+    if "ours_1p" in present:
+        out.append(
+            "Comparisons: 'ours' may share the lockstep groups with a worker process on the "
+            "second core when that is estimated to pay (nn_core/parallel.py); 'ours 1 proc' = "
+            "run_comparison(parallel=False), every group in this process."
+        )
     if "ours_seq" in present:
         out.append(
-            "'ours 1-by-1' = run_comparison(lockstep=False): the runs trained one after another "
-            "instead of in lockstep groups."
+            "'ours 1-by-1' = run_comparison(lockstep=False, parallel=False): the runs trained one "
+            "after another instead of in lockstep groups."
         )
     if any(m.at_least for r in rows for m in r.m.values()):
         out.append(
@@ -436,8 +450,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     chosen = select(args.only, args.quick)
     t_start = time.perf_counter()
-    threads, _ = machine.numpy_threads()
-    ours_1t = machine.can_limit_numpy_threads()
+    threads, _ = blas.threads()
+    ours_1t = blas.can_limit()
     one_by_one = has_one_by_one()
     print("nn_core vs PyTorch (CPU): the same training on both engines")
     for line in machine.describe():

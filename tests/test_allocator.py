@@ -1,4 +1,4 @@
-"""The allocator setting nn_core makes on import (nn_core.allocator)."""
+"""Process-wide settings nn_core makes: the allocator on import, BLAS threads for a block."""
 
 import platform
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import pytest
 
 import nn_core
-from nn_core import allocator
+from nn_core import allocator, blas
 
 GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
@@ -31,3 +31,12 @@ def test_importing_nn_core_tunes_glibc_once():
 
 def test_the_environment_can_leave_the_allocator_alone():
     assert _tuned_in_child("default") == "False"
+
+
+def test_blas_threads_can_be_limited_for_a_block():
+    if not blas.can_limit():
+        pytest.skip("this NumPy's BLAS threads cannot be changed here")
+    before, _ = blas.threads()
+    with blas.limited(1):
+        assert blas.threads()[0] == 1
+    assert blas.threads()[0] == before
