@@ -102,6 +102,29 @@ class RunRecord:
     steps: int = 0
     wall: float = 0.0
 
+    # Pickled compactly (records come back from the worker process): the per-epoch statistics
+    # and snapshots travel as a few stacked arrays instead of thousands of small ones, which
+    # made sending 15 runs' records 4x slower than training them took to record.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        if self.grad_stats:
+            keys = list(self.grad_stats[0])
+            stacked = [np.stack([st[k] for st in self.grad_stats]) for k in keys]
+            state["grad_stats"] = (keys, stacked)
+        if self.snapshots:
+            state["snapshots"] = np.stack(self.snapshots)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["grad_stats"], tuple):
+            keys, stacked = state["grad_stats"]
+            state["grad_stats"] = [
+                dict(zip(keys, row, strict=True)) for row in zip(*stacked, strict=True)
+            ]
+        if isinstance(state["snapshots"], np.ndarray):
+            state["snapshots"] = list(state["snapshots"])
+        self.__dict__.update(state)
+
 
 def build_architecture(config: ExperimentConfig, data: datasets.Dataset) -> Architecture:
     net = config.network
@@ -369,11 +392,13 @@ def run_comparison(
         groups = plan_groups(config, n)
     else:  # one run at a time, seed by seed
         groups = [[(run, seed)] for seed in config.seeds for run in config.runs]
-    groups, here, there = share(config, groups, data, arch, parallel)
-    tally = _Tally(config, groups, n, progress)
+    shared, here, there = share(config, groups, data, arch, parallel)
     worker = workers.acquire() if there else None
-    if worker is None:
+    if worker is None:  # alone: keep the groups whole (a cut group only pays on two cores)
         here, there = list(range(len(groups))), []
+    else:
+        groups = shared
+    tally = _Tally(config, groups, n, progress)
 
     records: list[RunRecord] = []
     state = {"cancelled": False, "remote_busy": bool(there), "training_here": True}

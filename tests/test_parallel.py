@@ -1,12 +1,20 @@
 """Both cores: groups trained by the worker process give exactly the in-process numbers."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from nn_core import ExperimentConfig, parallel, run_comparison
 from nn_core.datasets import make
-from nn_core.training import build_architecture, plan_groups, share
+from nn_core.training import (
+    build_architecture,
+    initial_params,
+    plan_groups,
+    share,
+    train_members,
+)
 from tests.conftest import small_config
 
 TABLES = ("curves", "steps", "gradients", "histograms")
@@ -125,3 +133,26 @@ def test_a_second_comparison_meanwhile_trains_in_process():
     finally:
         parallel.release(worker, clean=True)
     assert_same(res, run_comparison(config, parallel=False))
+
+
+def test_records_travel_compactly_and_arrive_unchanged():
+    config = small_config(training={"epochs": 3, "seeds": 1})
+    data = make(config.dataset)
+    arch = build_architecture(config, data)
+    group = plan_groups(config, len(data.X_train))[1]
+    theta0 = {0: initial_params(config, arch, 0)}
+    records = train_members(config, group, data, arch, theta0)
+    records[0].grad_stats[0]["grad_norm"][0] = np.nan  # NaN survives too
+    for sent in records:
+        got = pickle.loads(pickle.dumps(sent))
+        assert got.__dict__.keys() == sent.__dict__.keys()
+        for key, value in sent.__dict__.items():
+            if key == "grad_stats":
+                assert len(got.grad_stats) == len(value)
+                for a, b in zip(value, got.grad_stats, strict=True):
+                    assert a.keys() == b.keys()
+                    assert all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+            elif key == "snapshots":
+                assert all(np.array_equal(a, b) for a, b in zip(value, got.snapshots, strict=True))
+            else:
+                assert getattr(got, key) == value, key
