@@ -170,3 +170,31 @@ def test_two_sessions_do_not_see_each_other(browser, server):
     finally:
         a.close()
         b.close()
+
+
+def test_cancel_keeps_what_finished_and_the_next_run_works(page, server):
+    """A long comparison (shared with the worker process) cancelled from the browser: the page
+    says what was kept, and a new comparison afterwards trains normally."""
+    from dashboard.state import encode_config
+
+    long = ExperimentConfig.preset("default").with_training(epochs=600, seeds=2)
+    open_app(page, server, "?config=" + encode_config(long))
+    page.get_by_role("button", name="Run comparison").click()
+    cancel = page.get_by_role("button", name="Cancel")
+    cancel.wait_for(timeout=TIMEOUT)
+    page.get_by_text("Training", exact=False).first.wait_for(timeout=TIMEOUT)
+    page.wait_for_timeout(2500)  # the short groups finish, the batch-1 runs are still going
+    start = time.perf_counter()
+    cancel.click()
+    page.get_by_text("Training cancelled", exact=False).wait_for(timeout=TIMEOUT)
+    TIMINGS["cancel_to_notice_s"] = time.perf_counter() - start
+    settle(page)
+    text = main_text(page)
+    assert "Traceback" not in text
+    assert not page.locator('[data-testid="stException"]').count()
+    shoot(page, "cancelled")
+    # the same session trains again (a fresh worker replaces the one the cancel stopped)
+    open_app(page, server, "?preset=default")
+    run_comparison(page)
+    assert "Mini-batch" in legend(page)
+    assert "Training cancelled" not in main_text(page)
