@@ -268,14 +268,17 @@ def train_group(
                 values, dlogits = stacked_loss_and_grad(arch.task, cache.logits, yb)
                 net.backward(cache, dlogits)
                 step += 1
-                for m in group:
-                    if m.active:
-                        loss = values[m.index] + net.l2_penalty(m.index)
-                        values[m.index] = loss
-                        if not math.isfinite(loss):
-                            m.active = False
-                            m.record.diverged, m.record.diverged_step = True, step
-                            m.record.steps = step
+                stopped = False
+                # a sum is finite only if every term is: the common case skips the loop
+                if arch.l2 or not math.isfinite(sum(values)):
+                    for m in group:
+                        if m.active:
+                            loss = values[m.index] + net.l2_penalty(m.index)
+                            values[m.index] = loss
+                            if not math.isfinite(loss):
+                                m.active, stopped = False, True
+                                m.record.diverged, m.record.diverged_step = True, step
+                                m.record.steps = step
                 if clip is not None:
                     for r in range(R):
                         total = float(np.sqrt(np.dot(grads[r], grads[r])))
@@ -294,7 +297,7 @@ def train_group(
                     for m in group:
                         if m.active:
                             m.record.step_loss.append((step, epoch, values[m.index]))
-                if not any(m.active for m in group):
+                if stopped and not any(m.active for m in group):
                     break
             for m in group:
                 if m.active:
