@@ -12,6 +12,8 @@ parameters of both are compared to prove it. torch is optional: without it only 
 
 Modules: :mod:`~benchmarks.workloads` (what is trained), :mod:`~benchmarks.engines` (one timed
 job; torch in a worker process), :mod:`~benchmarks.torch_ref` (the torch loop),
-:mod:`~benchmarks.suite` (rounds, tables, targets, CSV), :mod:`~benchmarks.machine` (threads,
-versions, load), :mod:`~benchmarks.phases` (a per-phase profile of one nn_core run).
+:mod:`~benchmarks.floor` (the GEMM-only floor: the matrix products alone, timed at each
+workload's sizes), :mod:`~benchmarks.suite` (rounds, tables, targets, CSV),
+:mod:`~benchmarks.machine` (threads, versions, allocator, load), :mod:`~benchmarks.phases` (a
+per-phase profile of one nn_core run).
 """
