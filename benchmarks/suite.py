@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn_core import blas
+from nn_core import blas, parallel
 
 from . import floor, landscape, machine
 from .engines import Job, Outcome, TorchUnavailable, TorchWorker, has_one_by_one, run_ours
@@ -32,7 +32,7 @@ RECORDING_WORKLOADS = ("preset-1seed", "preset-3seeds")
 NOISY = 1.5  # flag a variant whose slowest round took this many times its fastest
 # A torch job is stopped after max(TORCH_LIMIT_MIN s, TORCH_LIMIT_FACTOR x ours in that round).
 TORCH_LIMIT_MIN = 10.0
-TORCH_LIMIT_FACTOR = 25.0
+TORCH_LIMIT_FACTOR = 40.0
 
 
 @dataclass(frozen=True)
@@ -456,6 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     print("nn_core vs PyTorch (CPU): the same training on both engines")
     for line in machine.describe():
         print("  " + line)
+    parallel.warm()  # as the dashboard does on its first page: a comparison can share at once
+    print(
+        "  worker process for comparisons: "
+        + ("started ahead, as the dashboard does" if parallel.running() else "unavailable here")
+    )
 
     torch = None
     if importlib.util.find_spec("torch") is None:

@@ -41,6 +41,7 @@ Members = list[tuple[RunConfig, int]]
 MIN_SAVING = 0.05
 TRANSFER_RATE = 300e6  # bytes per second: pickling records and passing them through a pipe
 MAX_CUTS = 3  # how many times the largest group may be cut in two
+WORKER_START = 0.6  # seconds a new worker takes to import nn_core (measured ~0.55 s)
 
 # A model of a group's seconds on one core, fitted (non-negative least squares, relative error)
 # to 70 measured groups on this project's 2-core machine: 7 networks of 1-10 hidden layers and
@@ -88,8 +89,14 @@ class Plan:
     groups: list[Members]  # possibly with a large group cut in two
     here: list[int]  # indices into groups trained by this process
     there: list[int]  # ... and by the worker
-    saving: float  # estimated seconds saved over training everything here
-    transfer: float  # estimated seconds to send the worker's records back
+    total: float  # estimated seconds to train everything here
+    here_load: float  # ... this process's share
+    there_load: float  # ... the worker's share, with sending its records back
+
+    def saving(self, start: float = 0.0) -> float:
+        """Estimated seconds saved over training everything here, when the worker needs
+        ``start`` seconds before it can begin (0 when it is already running)."""
+        return self.total - max(self.here_load, start + self.there_load)
 
 
 def balance(groups: list[Members], cost: Callable[[Members], float],
@@ -114,7 +121,15 @@ def balance(groups: list[Members], cost: Callable[[Members], float],
             break
         groups, costs, here, there, best = trial, trial_costs, h, t, length
     transfer = sum(record_bytes(groups[i]) for i in there) / TRANSFER_RATE
-    return Plan(groups, here, there, total - best, transfer)
+    here_load = sum(costs[i] for i in here)
+    there_load = sum(costs[i] for i in there) + transfer
+    return Plan(groups, here, there, total, here_load, there_load)
+
+
+def running() -> bool:
+    """Whether a worker process is already started (no start-up to wait for)."""
+    worker = _state["worker"]
+    return worker is not None and worker.alive()
 
 
 def cores() -> int:

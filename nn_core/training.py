@@ -352,7 +352,8 @@ def share(config, groups, data, arch, parallel: bool | None):
         return workers.estimate(g, batch_size_of(g[0][0], n), arch, n, n_val, tr.epochs)
 
     plan = workers.balance(groups, cost, lambda g: len(g) * snapshots * weight_bytes)
-    if plan.there and (parallel or plan.saving - plan.transfer >= workers.MIN_SAVING):
+    start = 0.0 if workers.running() else workers.WORKER_START
+    if plan.there and (parallel or plan.saving(start) >= workers.MIN_SAVING):
         return plan.groups, plan.here, plan.there
     return everything
 
