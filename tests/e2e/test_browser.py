@@ -59,11 +59,15 @@ def open_app(page, server: str, query: str = "") -> None:
 
 
 def run_comparison(page) -> float:
+    """Click Run; return the seconds until the charts are drawn (then wait for idle)."""
     start = time.perf_counter()
     page.get_by_role("button", name="Run comparison").click()
     page.get_by_text("No results yet").wait_for(state="detached", timeout=TIMEOUT)
-    charts_at_least(page, 4)  # two charts (loss, accuracy), two svg layers each
-    return time.perf_counter() - start
+    drawn = f"() => document.querySelectorAll('{CHARTS}').length >= 4"  # 2 charts, 2 svg layers
+    page.wait_for_function(drawn, timeout=TIMEOUT, polling=20)
+    seconds = time.perf_counter() - start
+    settle(page)
+    return seconds
 
 
 def go_to(page, name: str) -> float:
