@@ -67,7 +67,7 @@ class Results:
         grads, hists = _Columns(GRADIENT_COLUMNS), _Columns(HISTOGRAM_COLUMNS)
         summary, snapshots = [], {}
         n_layers = arch.n_layers
-        states = np.array([ACTIVATIONS[a].health or "" for a in arch.activations] + [""])
+        states = (*(ACTIVATIONS[a].health or "" for a in arch.activations), "")
         for r in records:
             key = {"run": r.run, "optimizer": r.optimizer, "seed": r.seed}
             for split, loss, score in (
@@ -108,7 +108,7 @@ class Results:
                     layer=np.tile(np.arange(1, n_layers + 1), g),
                     **stats,
                     dead_fraction=np.array([[*h, np.nan] for h in r.health], dtype=float).ravel(),
-                    unit_state=np.tile(states, g),
+                    unit_state=Coded(states, np.tile(np.arange(len(states)), g)),
                 )
                 counts = np.stack([st["hist"] for st in r.grad_stats])  # (g, layers, bins)
                 e_idx, l_idx, b_idx = np.nonzero(counts)
@@ -151,22 +151,49 @@ class Results:
 
 class _Columns:
     """A table built column by column from every run's pieces, made a DataFrame once (one
-    DataFrame per run and a concat cost more than the recording they show)."""
+    DataFrame per run and a concat cost more than the recording they show).
+
+    Text columns (run, optimizer, unit state) are kept as codes into a few distinct labels and
+    become pandas strings with one ``take``: converting tens of thousands of NumPy strings one
+    by one was the slowest part of building the tables."""
 
     def __init__(self, columns: list[str]):
         self.columns = columns
         self.parts: dict[str, list] = {c: [] for c in columns}
 
     def add(self, n: int, **values) -> None:
-        """n rows; a scalar value fills its column for all of them."""
+        """n rows; a scalar value fills its column for all of them; ``Coded`` is text."""
         for c in self.columns:
             v = values[c]
-            self.parts[c].append(np.full(n, v) if np.isscalar(v) else np.asarray(v))
+            if isinstance(v, str):
+                v = Coded((v,), np.zeros(n, dtype=np.intp))
+            elif np.isscalar(v):
+                v = np.full(n, v)
+            self.parts[c].append(v if isinstance(v, Coded) else np.asarray(v))
 
     def frame(self) -> pd.DataFrame:
         if not self.parts[self.columns[0]]:
             return pd.DataFrame(columns=self.columns)
-        return pd.DataFrame({c: np.concatenate(p) for c, p in self.parts.items()})
+        return pd.DataFrame({c: _column(p) for c, p in self.parts.items()})
+
+
+@dataclass(frozen=True)
+class Coded:
+    """Text as codes into ``labels``: row i reads ``labels[codes[i]]``."""
+
+    labels: tuple[str, ...]
+    codes: np.ndarray
+
+
+def _column(parts: list):
+    if not isinstance(parts[0], Coded):
+        return np.concatenate(parts)
+    index: dict[str, int] = {}
+    codes = []
+    for part in parts:
+        remap = np.array([index.setdefault(label, len(index)) for label in part.labels])
+        codes.append(remap[part.codes])
+    return pd.array(list(index), dtype="str").take(np.concatenate(codes))
 
 
 def _summary_row(r, key: dict) -> dict:

@@ -355,6 +355,8 @@ def share(config, groups, data, arch, parallel: bool | None):
     start = 0.0 if workers.running() else workers.WORKER_START
     if plan.there and (parallel or plan.saving(start) >= workers.MIN_SAVING):
         return plan.groups, plan.here, plan.there
+    if plan.there and plan.saving() >= workers.MIN_SAVING:
+        workers.warm()  # not worth waiting for now, but ready for the next comparison
     return everything
 
 
