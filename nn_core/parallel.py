@@ -133,6 +133,10 @@ def running() -> bool:
 
 
 def cores() -> int:
+    """Cores this process may use; 1 where no worker can be started (the pipes it is driven
+    through are POSIX file descriptors)."""
+    if os.name != "posix":
+        return 1
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -222,6 +226,10 @@ class Worker:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
             )
+        except BaseException:
+            os.close(to_child)
+            os.close(from_child)
+            raise
         finally:
             os.close(from_parent)
             os.close(to_parent)
