@@ -181,7 +181,7 @@ def test_cancel_keeps_what_finished_and_the_next_run_works(page, server):
     says what was kept, and a new comparison afterwards trains normally."""
     from dashboard.state import encode_config
 
-    long = ExperimentConfig.preset("default").with_training(epochs=600, seeds=2)
+    long = ExperimentConfig.preset("default").with_training(epochs=2000, seeds=2)  # ~20 s
     open_app(page, server, "?config=" + encode_config(long))
     page.get_by_role("button", name="Run comparison").click()
     cancel = page.get_by_role("button", name="Cancel")
