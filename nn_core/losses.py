@@ -47,26 +47,14 @@ def loss_and_grad(task: str, z: Array, y: Array) -> tuple[float, Array]:
 
 
 def loss(task: str, z: Array, y: Array) -> float:
-    """The mean loss alone (no gradient)."""
-    if task == "binary":
-        return float(np.mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))))
-    if task == "multiclass":
-        zmax = z.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(z - zmax).sum(axis=1)) + zmax[:, 0]
-        return float(np.mean(lse - z[np.arange(z.shape[0]), y]))
-    diff = z - y
-    return float(np.mean(diff * diff))
+    """The mean loss alone (no gradient): :func:`batched_loss` of one network."""
+    return float(batched_loss(task, z[None], y[None])[0])
 
 
 def score(task: str, z: Array, y: Array) -> float:
-    """Accuracy for classification, R² (coefficient of determination) for regression."""
-    if task == "binary":
-        return float(np.mean((z[:, 0] > 0) == (y[:, 0] > 0.5)))
-    if task == "multiclass":
-        return float(np.mean(np.argmax(z, axis=1) == y))
-    ss_res = float(np.sum((y - z) ** 2))
-    ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
-    return 1.0 - ss_res / ss_tot if ss_tot > 0 else float("nan")
+    """Accuracy for classification, R² (coefficient of determination) for regression:
+    :func:`batched_score` of one network."""
+    return float(batched_score(task, z[None], y)[0])
 
 
 def predict_proba(task: str, z: Array) -> Array:

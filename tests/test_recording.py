@@ -124,3 +124,16 @@ def test_batched_losses_and_scores_equal_each_network_alone(task, dtype):
         assert stacked_loss[i] == losses.loss(task, z[i], per_net[i])
         assert shared_loss[i] == losses.loss(task, z[i], shared)
         assert float(scores[i]) == losses.score(task, z[i], shared)
+        # the training step's own loss formula, written separately in loss_and_grad
+        assert stacked_loss[i] == losses.loss_and_grad(task, z[i], per_net[i])[0]
+        # the scores' definitions, computed directly
+        if task == "regression":
+            res = np.sum((shared - z[i]).astype(float) ** 2)
+            expected = 1.0 - res / np.sum((shared - shared.mean(axis=0)).astype(float) ** 2)
+            assert float(scores[i]) == pytest.approx(expected, rel=1e-5)
+        elif task == "binary":
+            hits = sum((z[i][r, 0] > 0) == (shared[r, 0] > 0.5) for r in range(n))
+            assert float(scores[i]) == hits / n
+        else:
+            hits = sum(int(np.argmax(z[i][r])) == shared[r] for r in range(n))
+            assert float(scores[i]) == hits / n
