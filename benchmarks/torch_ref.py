@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from nn_core.config import ExperimentConfig, RunConfig
 from nn_core.datasets import Dataset
 from nn_core.network import Architecture, Layout
+from nn_core.optimizers import RULES
 from nn_core.training import batch_size_of, build_architecture, initial_params
 
 # nn_core activation name -> torch module factory (the functional conventions match, REFERENCE.md)
@@ -48,20 +49,6 @@ ACTIVATIONS = {
     "gelu": nn.GELU,
     "gelu_tanh": lambda: nn.GELU(approximate="tanh"),
     "selu": nn.SELU,
-}
-
-# nn_core rule name -> (torch.optim class, extra keyword arguments). nn_core's hyperparameters
-# carry torch's names, so they pass straight through.
-OPTIMIZERS = {
-    "sgd": (torch.optim.SGD, {}),
-    "momentum": (torch.optim.SGD, {}),
-    "nesterov": (torch.optim.SGD, {"nesterov": True}),
-    "adagrad": (torch.optim.Adagrad, {}),
-    "adadelta": (torch.optim.Adadelta, {}),
-    "rmsprop": (torch.optim.RMSprop, {}),
-    "adam": (torch.optim.Adam, {}),
-    "adamw": (torch.optim.AdamW, {}),
-    "nadam": (torch.optim.NAdam, {}),
 }
 
 DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -113,8 +100,12 @@ def flat_params(model: nn.Sequential, arch: Architecture) -> np.ndarray:
 
 
 def make_optimizer(run: RunConfig, params) -> torch.optim.Optimizer:
-    cls, extra = OPTIMIZERS[run.optimizer]
-    return cls(params, **run.hyperparameters(), **extra)
+    """``torch.optim`` as the rule's registry entry names it; nn_core's hyperparameters carry
+    torch's names, so they pass straight through with the entry's fixed arguments."""
+    mapping = RULES[run.optimizer].torch
+    if mapping is None:
+        raise NotImplementedError(f"torch.optim has no {RULES[run.optimizer].label}")
+    return getattr(torch.optim, mapping.cls)(params, **mapping.kwargs(run.hyperparameters()))
 
 
 def _targets(task: str, y: np.ndarray, dtype: torch.dtype) -> torch.Tensor:

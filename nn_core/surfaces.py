@@ -104,6 +104,10 @@ class Surface:
     start: tuple[float, float]
     minima: tuple[tuple[float, float], ...]
     default_lr: float  # a learning rate at which plain GD makes visible progress
+    # The learning rate for rules whose first steps are about γ long whatever the gradient
+    # (Adagrad, RMSprop, Adam, Lion…): γ is a distance here, chosen to make the path visible in
+    # ~200 steps.
+    distance_lr: float
     log_contours: bool = False  # values span many decades: draw contours of log(1+f)
     notes: str = ""
     kappa: float = field(default=10.0)  # condition number (bowl only)
@@ -127,12 +131,12 @@ SURFACES: dict[str, Surface] = {
     for s in [
         Surface(
             "rosenbrock", "Rosenbrock", "(1−x)² + 100(y−x²)²", _rosenbrock, _rosenbrock_grad,
-            ((-2.0, 2.0), (-1.0, 3.0)), (-1.5, 2.0), ((1.0, 1.0),), 1e-3, log_contours=True,
+            ((-2.0, 2.0), (-1.0, 3.0)), (-1.5, 2.0), ((1.0, 1.0),), 1e-3, 0.1, log_contours=True,
             notes="a curved, narrow valley: easy to find, slow to follow to (1, 1)",
         ),
         Surface(
             "beale", "Beale", "(1.5−x+xy)² + (2.25−x+xy²)² + (2.625−x+xy³)²", _beale,
-            _beale_grad, ((-4.5, 4.5), (-4.5, 4.5)), (3.0, 4.0), ((3.0, 0.5),), 1e-5,
+            _beale_grad, ((-4.5, 4.5), (-4.5, 4.5)), (3.0, 4.0), ((3.0, 0.5),), 1e-5, 0.1,
             log_contours=True, notes="steep walls and flat plateaus; momentum overshoots",
         ),
         Surface(
@@ -140,20 +144,22 @@ SURFACES: dict[str, Surface] = {
             ((-5.0, 5.0), (-5.0, 5.0)),
             (0.0, 0.0),
             ((3.0, 2.0), (-2.805118, 3.131312), (-3.779310, -3.283186), (3.584428, -1.848126)),
-            1e-2, log_contours=True, notes="four minima of equal depth: which one a rule finds",
+            1e-2, 0.03, log_contours=True,
+            notes="four minima of equal depth: which one a rule finds",
         ),
         Surface(
             "rastrigin", "Rastrigin", "20 + x² + y² − 10(cos 2πx + cos 2πy)", _rastrigin,
-            _rastrigin_grad, ((-4.5, 4.5), (-4.5, 4.5)), (-2.0, 3.5), ((0.0, 0.0),), 1e-3,
+            _rastrigin_grad, ((-4.5, 4.5), (-4.5, 4.5)), (-2.0, 3.5), ((0.0, 0.0),), 1e-3, 0.1,
             notes="a bowl covered in local minima",
         ),
         Surface(
             "saddle", "Saddle", "x² − y²", _saddle, _saddle_grad, ((-2.0, 2.0), (-2.0, 2.0)),
-            (-1.0, 1e-3), (), 1e-2, notes="GD escapes slowly along y; adaptive rules escape fast",
+            (-1.0, 1e-3), (), 1e-2, 0.01,
+            notes="GD escapes slowly along y; adaptive rules escape fast",
         ),
         Surface(
             "bowl", "Ill-conditioned bowl", "½(x² + κy²)", _bowl, _bowl_grad,
-            ((-2.0, 2.0), (-2.0, 2.0)), (-1.8, 1.0), ((0.0, 0.0),), 0.1,
+            ((-2.0, 2.0), (-2.0, 2.0)), (-1.8, 1.0), ((0.0, 0.0),), 0.1, 0.03,
             notes="GD's best step 2/(1+κ) converges at rate (κ−1)/(κ+1); momentum at "
             "(√κ−1)/(√κ+1)",
         ),
@@ -161,6 +167,20 @@ SURFACES: dict[str, Surface] = {
 }  # fmt: skip
 
 MAX_STEPS = 100_000
+
+
+def default_lr(surface: str | Surface, rule: str) -> float:
+    """The learning rate a rule starts with on a test function, as its registry entry says
+    (``Rule.surface_lr``): the function's ``default_lr`` for a step γ·g (the SGD family: γ must
+    suit the gradient's scale), its ``distance_lr`` for rules whose step is about γ long whatever
+    the gradient, or the entry's own number (Adadelta: the paper's 1.0)."""
+    surf = SURFACES[surface] if isinstance(surface, str) else surface
+    choice = optimizers.RULES[rule].surface_lr
+    if choice == "gradient":
+        return float(surf.default_lr)
+    if choice == "distance":
+        return float(surf.distance_lr)
+    return float(choice)
 
 
 def gd_optimal(kappa: float) -> tuple[float, float]:

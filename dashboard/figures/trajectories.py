@@ -31,17 +31,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from nn_core import surfaces
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, Surface
 
 from .style import apply_style
 
 DEFAULT_RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-SGD_LIKE = ("sgd", "momentum", "nesterov")
-# Learning rate for the adaptive rules, per function: their first steps are about γ long
-# whatever the gradient, so γ is a distance here; these make the paths visible in ~200 steps.
-ADAPTIVE_LR = {"rosenbrock": 0.1, "beale": 0.1, "himmelblau": 0.03, "rastrigin": 0.1,
-               "saddle": 0.01, "bowl": 0.03}  # fmt: skip
 MAX_FRAMES = 150
 SHADE_PIXELS = 480  # the background image is SHADE_PIXELS² evaluations of f
 SHADE_BANDS = 24
@@ -63,15 +59,9 @@ def surface_for(name: str) -> Surface:
 
 
 def default_lr(surface: str, rule: str) -> float:
-    """The learning rate a rule starts with on a test function.
-
-    SGD-like rules use the function's own ``default_lr`` (their step is γ·g, so γ must suit the
-    gradient's scale); Adadelta its paper's 1.0; the adaptive rules a per-function distance."""
-    if rule in SGD_LIKE:
-        return float(surface_for(surface).default_lr)
-    if rule == "adadelta":
-        return 1.0
-    return float(ADAPTIVE_LR.get(surface, 0.01))
+    """The learning rate a rule starts with on a test function: the registry's choice
+    (:func:`nn_core.surfaces.default_lr`)."""
+    return surfaces.default_lr(surface_for(surface), rule)
 
 
 def editor_key(surface: str, rules: Sequence[str]) -> str:

@@ -8,14 +8,19 @@ It writes, next to this script:
 
 - ``optimizers.json``: for every rule in ``nn_core.optimizers.RULES`` (defaults and variants), a
   small float64 MLP trained with ``torch.optim`` from a given flat parameter vector: the data, the
-  batch index of every step and the flat parameters (nn_core layout) after every step.
+  batch index of every step and the flat parameters (nn_core layout) after every step. The torch
+  class and its fixed arguments come from the rule's registry entry (``Rule.torch``); a rule
+  torch lacks (Lion) is trained by an independent torch-tensor implementation of its paper's
+  pseudo-code (``INDEPENDENT_ORACLES``), and each case names its ``oracle``.
 - ``activations.json``: f(z), f'(z) (autograd) of every activation on a grid including extremes,
   PReLU's ∂/∂a, torch's ``calculate_gain`` and the softmax cross-entropy of (1000, 0, −5).
 - ``initializers.json``: sample statistics of ``torch.nn.init`` draws with the formula's std.
+- ``surfaces.json``: every rule on every 2-D test function, at the trajectory page's learning rate.
 
 The oracle is independent of nn_core: the flat layout, the data and the initial parameters are
-built here with NumPy; only the registries (which names exist) and ``resolve`` (the default
-hyperparameters, passed to torch explicitly) come from nn_core. Case building is pure NumPy and
+built here with NumPy; only the registries (which names exist, the torch class of a rule, its
+learning rate on a test function) and ``resolve`` (the default hyperparameters, passed to torch
+explicitly) come from nn_core. Case building is pure NumPy and
 every function that needs torch imports it when called, so the tests import this module without
 torch (to rebuild cases) and with torch (to rerun the training live).
 
@@ -31,6 +36,7 @@ import itertools
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,32 +55,57 @@ TORCH_SERIES = "2.13"
 N_STEPS = 50
 N_FEATURES = 3
 
-# (rule, overrides): defaults for every rule plus the variants where a hyperparameter changes the
-# code path. Every rule has one case with weight decay.
-OPTIMIZER_VARIANTS: tuple[tuple[str, dict], ...] = (
-    ("sgd", {}),
-    ("sgd", {"lr": 0.1, "weight_decay": 0.01}),
-    ("momentum", {}),
-    ("momentum", {"momentum": 0.8, "dampening": 0.5, "weight_decay": 0.05}),
-    ("nesterov", {}),
-    ("nesterov", {"lr": 0.05, "momentum": 0.95, "weight_decay": 0.01}),
-    ("adagrad", {}),
-    ("adagrad", {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1}),
-    ("adagrad", {"weight_decay": 0.1}),
-    ("adadelta", {}),
-    ("adadelta", {"rho": 0.8, "eps": 1e-5, "weight_decay": 0.01}),
-    ("rmsprop", {}),
-    ("rmsprop", {"centered": True}),
-    ("rmsprop", {"lr": 0.001, "momentum": 0.9}),
-    ("rmsprop", {"alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.01}),
-    ("adam", {}),
-    ("adam", {"lr": 0.01, "amsgrad": True}),
-    ("adam", {"betas": [0.8, 0.99], "eps": 1e-6, "weight_decay": 0.1}),
-    ("adamw", {}),
-    ("adamw", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
-    ("nadam", {}),
-    ("nadam", {"lr": 0.01, "weight_decay": 0.05, "momentum_decay": 0.01}),
-)
+# Extra (rule, overrides) cases where a hyperparameter changes the code path or a convention is
+# at stake; every rule of the registry also gets its defaults and a weight-decay case on its own
+# (rule_variants), so a new rule needs no line here unless it has a path of its own to cover.
+CODE_PATH_VARIANTS: dict[str, tuple[dict, ...]] = {
+    "sgd": ({"lr": 0.1, "weight_decay": 0.01},),
+    "momentum": (
+        {"momentum": 0.8, "dampening": 0.5, "weight_decay": 0.05},
+        {"momentum": 0.0, "dampening": 0.5},  # torch ignores τ at μ = 0
+    ),
+    "nesterov": ({"lr": 0.05, "momentum": 0.95, "weight_decay": 0.01},),
+    "adagrad": (
+        {"lr": 0.1, "lr_decay": 0.01, "initial_accumulator_value": 0.1},
+        {"weight_decay": 0.1},
+    ),
+    "adadelta": ({"rho": 0.8, "eps": 1e-5, "weight_decay": 0.01},),
+    "rmsprop": (
+        {"centered": True},
+        {"lr": 0.001, "momentum": 0.9},
+        {"alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.01},
+    ),
+    "adam": (
+        {"lr": 0.01, "amsgrad": True},
+        {"betas": [0.8, 0.99], "eps": 1e-6, "weight_decay": 0.1},
+    ),
+    "adamw": ({"lr": 0.01, "weight_decay": 0.1, "amsgrad": True},),
+    "nadam": (
+        {"lr": 0.01, "weight_decay": 0.05, "momentum_decay": 0.01},
+        {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True},  # NAdamW
+    ),
+    "adamax": ({"lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6},),
+    "lion": ({"lr": 1e-3, "betas": [0.95, 0.98], "weight_decay": 0.1},),
+}
+AUTO_WEIGHT_DECAY = 0.05
+
+
+def rule_variants() -> tuple[tuple[str, dict], ...]:
+    """(rule, overrides) in registry order: each rule's defaults, its code-path variants, and a
+    weight-decay case when neither the defaults nor a variant decay the weights."""
+    out: list[tuple[str, dict]] = []
+    for name, rule in RULES.items():
+        extra = list(CODE_PATH_VARIANTS.get(name, ()))
+        decays = rule.defaults.get("weight_decay", 0) or any(
+            o.get("weight_decay", 0) for o in extra
+        )
+        if "weight_decay" in rule.defaults and not decays:
+            extra.append({"weight_decay": AUTO_WEIGHT_DECAY})
+        out += [(name, {})] + [(name, o) for o in extra]
+    return tuple(out)
+
+
+OPTIMIZER_VARIANTS: tuple[tuple[str, dict], ...] = rule_variants()
 
 # Cases trained on a fixed sequence of shuffled mini-batches instead of the full batch.
 MINIBATCH_VARIANTS: tuple[tuple[str, dict], ...] = (
@@ -93,20 +124,6 @@ NETWORKS: tuple[tuple[tuple[str, str], str, int], ...] = (
     (("prelu", "tanh"), "multiclass", 3),
     (("gelu_tanh", "prelu"), "regression", 1),
 )
-
-# torch.optim class and fixed arguments per rule; the rest are nn_core's resolved
-# hyperparameters, whose names are torch's.
-TORCH_OPTIMIZERS: dict[str, tuple[str, dict]] = {
-    "sgd": ("SGD", {"momentum": 0.0}),
-    "momentum": ("SGD", {}),
-    "nesterov": ("SGD", {"nesterov": True}),
-    "adagrad": ("Adagrad", {}),
-    "adadelta": ("Adadelta", {}),
-    "rmsprop": ("RMSprop", {}),
-    "adam": ("Adam", {}),
-    "adamw": ("AdamW", {}),
-    "nadam": ("NAdam", {}),
-}
 
 
 def case_id(rule: str, overrides: dict, batch_size: int | None = None) -> str:
@@ -216,12 +233,67 @@ def torch_float64(torch):
         torch.set_num_threads(old_threads)
 
 
+def paper_lion(torch):
+    """Lion as a ``torch.optim.Optimizer``, written from the paper, not from nn_core.
+
+    Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms", Algorithm 2 (Lion), line
+    by line, with the paper's names::
+
+        c_t   ← β₁ m_{t−1} + (1 − β₁) g_t                  (update interpolation)
+        θ_t   ← θ_{t−1} − η_t (sign(c_t) + λ θ_{t−1})       (update model parameters)
+        m_t   ← β₂ m_{t−1} + (1 − β₂) g_t                  (update EMA of g_t)
+
+    The weight decay is written as in the paper, θ − η(sign(c) + λθ), where nn_core writes
+    θ(1 − γλ) − γ sign(c): equal in exact arithmetic, so the oracle also checks that the two
+    forms agree to rounding. torch has no Lion, so this is the oracle for the golden files."""
+
+    class PaperLion(torch.optim.Optimizer):
+        def __init__(self, params, lr: float, betas, weight_decay: float):
+            defaults = {"lr": lr, "betas": tuple(betas), "weight_decay": weight_decay}
+            super().__init__(params, defaults)
+
+        @torch.no_grad()
+        def step(self):
+            for group in self.param_groups:
+                eta, lam = group["lr"], group["weight_decay"]
+                beta1, beta2 = group["betas"]
+                for theta in group["params"]:
+                    if theta.grad is None:
+                        continue
+                    g = theta.grad
+                    state = self.state[theta]
+                    if "m" not in state:
+                        state["m"] = torch.zeros_like(theta)  # m₀ = 0
+                    m = state["m"]
+                    c = beta1 * m + (1 - beta1) * g
+                    theta.copy_(theta - eta * (torch.sign(c) + lam * theta))
+                    m.copy_(beta2 * m + (1 - beta2) * g)
+
+    return PaperLion
+
+
+# Rules torch.optim lacks (their registry entry has torch=None) -> an independent oracle.
+INDEPENDENT_ORACLES: dict[str, Callable] = {"lion": paper_lion}
+
+
+def oracle_name(rule: str) -> str:
+    """Where a rule's expected numbers come from, stored with each golden case."""
+    mapping = RULES[rule].torch
+    if mapping is not None:
+        return f"torch.optim.{mapping.cls}"
+    return f"make_golden.{INDEPENDENT_ORACLES[rule].__name__} (torch tensors, from the paper)"
+
+
 def torch_optimizer(torch, params: list, rule: str, overrides: dict):
-    """``torch.optim`` for a rule, every hyperparameter passed explicitly from nn_core's
-    ``resolve`` (torch.optim.SGD's own default lr differs from the UI's), single-tensor loop."""
-    cls_name, fixed = TORCH_OPTIMIZERS[rule]
+    """The oracle optimizer for a rule: ``torch.optim.<cls>`` named by the registry entry, every
+    hyperparameter passed explicitly from nn_core's ``resolve`` (torch.optim.SGD's own default
+    lr differs from the lab's) with the entry's fixed arguments, single-tensor loop; for a rule
+    torch lacks, its independent implementation from ``INDEPENDENT_ORACLES``."""
     hp = resolve(rule, overrides)
-    return getattr(torch.optim, cls_name)(params, **hp, **fixed, foreach=False)
+    mapping = RULES[rule].torch
+    if mapping is None:
+        return INDEPENDENT_ORACLES[rule](torch)(params, **hp)
+    return getattr(torch.optim, mapping.cls)(params, **mapping.kwargs(hp), foreach=False)
 
 
 def torch_activation(torch, name: str, z, a=None):
@@ -338,6 +410,7 @@ def optimizer_golden() -> dict:
     cases = []
     for spec in optimizer_case_specs():
         case = build_case(spec)
+        case["oracle"] = oracle_name(case["rule"])
         case["trajectory"] = torch_trajectory(case).tolist()
         cases.append(case)
     return {"torch": torch.__version__, "n_steps": N_STEPS, "cases": cases}
@@ -553,22 +626,17 @@ def write_json(path: Path, data: dict) -> None:
 # --- 2-D test functions -------------------------------------------------------------------------
 
 SURFACE_STEPS = 60
-ADAPTIVE_LR = 0.05  # Adagrad, RMSprop, Adam, AdamW, NAdam on the test functions
 
 
 def surface_case_specs() -> list[dict]:
-    """Every rule on every test function from its customary start (the bowl at κ = 10)."""
-    from nn_core.surfaces import SURFACES
+    """Every rule on every test function from its customary start (the bowl at κ = 10), at the
+    learning rate the trajectory page starts it with."""
+    from nn_core.surfaces import SURFACES, default_lr
 
     specs = []
     for sname, surf in SURFACES.items():
         for rule in RULES:
-            if rule == "adadelta":
-                lr = 1.0
-            elif rule in ("sgd", "momentum", "nesterov"):
-                lr = surf.default_lr
-            else:
-                lr = ADAPTIVE_LR
+            lr = default_lr(surf, rule)  # the trajectory page's starting value
             specs.append(
                 {
                     "surface": sname,
@@ -630,7 +698,7 @@ def surface_golden() -> dict:
         traj = torch_surface_trajectory(spec)
         if not np.isfinite(traj).all():
             sys.exit(f"surface case {spec} diverged in torch; choose a smaller lr")
-        cases.append({**spec, "trajectory": traj.tolist()})
+        cases.append({**spec, "oracle": oracle_name(spec["rule"]), "trajectory": traj.tolist()})
     return {"torch": torch.__version__, "cases": cases}
 
 
@@ -639,11 +707,10 @@ def main() -> None:
 
     if not torch.__version__.startswith(TORCH_SERIES):
         sys.exit(f"the golden files are made with torch {TORCH_SERIES}, found {torch.__version__}")
-    missing = (set(RULES) - set(TORCH_OPTIMIZERS)) | (
-        set(INITIALIZERS) - {case[0] for case in INIT_CASES}
-    )
+    no_oracle = {r for r, rule in RULES.items() if rule.torch is None} - set(INDEPENDENT_ORACLES)
+    missing = no_oracle | (set(INITIALIZERS) - {case[0] for case in INIT_CASES})
     if missing:
-        sys.exit(f"no torch counterpart for {sorted(missing)}")
+        sys.exit(f"no oracle (torch or independent) for {sorted(missing)}")
     for name, data in (
         ("optimizers.json", optimizer_golden()),
         ("activations.json", activation_golden()),
