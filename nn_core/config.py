@@ -55,6 +55,7 @@ class DatasetConfig:
     seed: int = 0  # data seed, fixed across training seeds so every seed sees the same data
     task: str = "auto"  # "auto", "classification" or "regression": overrides the task inferred
     # for bundled data or a CSV file; the synthetic generators' tasks are fixed (ignored there)
+    factor: float | None = None  # circles: inner/outer radius ratio in (0, 1); None = 0.5
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,16 @@ def _parse_dataset(d: Any) -> DatasetConfig:
     name = _name(d.get("name", out.name), "dataset.name", [*DATASETS, *BUNDLED])
     task = _name(d.get("task", out.task), "dataset.task", TASKS)
     noise = d.get("noise")
+    factor = d.get("factor")
+    if factor is not None:
+        if isinstance(factor, bool) or not isinstance(factor, int | float) or not 0 < factor < 1:
+            raise ConfigError("dataset.factor", f"must be in (0, 1), got {factor!r}")
+        if name in BUNDLED or DATASETS[name].default_factor is None:
+            having = [g for g, gen in DATASETS.items() if gen.default_factor is not None]
+            raise ConfigError(
+                "dataset.factor", f"applies to {', '.join(having)} only, not {name!r}"
+            )
+        factor = float(factor)
     return DatasetConfig(
         name=name,
         n_samples=_int(d.get("n_samples", out.n_samples), "dataset.n_samples", 20, MAX_SAMPLES),
@@ -237,6 +248,7 @@ def _parse_dataset(d: Any) -> DatasetConfig:
         ),
         seed=_int(d.get("seed", out.seed), "dataset.seed", 0, 2**31 - 1),
         task=task,
+        factor=factor,
     )
 
 

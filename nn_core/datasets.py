@@ -33,7 +33,12 @@ def _moons(rng, n, noise, classes):
     return X + noise * rng.standard_normal(X.shape), y
 
 
-def _circles(rng, n, noise, classes):
+CIRCLES_FACTOR = 0.5  # the lab's inner radius (scikit-learn's make_circles defaults to 0.8)
+
+
+def _circles(rng, n, noise, classes, factor=CIRCLES_FACTOR):
+    """Class 0 on the unit circle, class 1 on the circle of radius ``factor`` (0 < factor < 1,
+    scikit-learn's meaning: the inner/outer radius ratio), angles uniform, then Gaussian noise."""
     n_out = n // 2
     n_in = n - n_out
     t_out = rng.uniform(0, 2 * np.pi, n_out)
@@ -41,7 +46,7 @@ def _circles(rng, n, noise, classes):
     X = np.vstack(
         [
             np.column_stack([np.cos(t_out), np.sin(t_out)]),
-            0.5 * np.column_stack([np.cos(t_in), np.sin(t_in)]),
+            factor * np.column_stack([np.cos(t_in), np.sin(t_in)]),
         ]
     )
     y = np.concatenate([np.zeros(n_out, int), np.ones(n_in, int)])
@@ -81,13 +86,22 @@ class Generator:
     default_noise: float
     make: Callable
     description: str
+    default_factor: float | None = None  # circles only: inner/outer radius ratio (``factor=``)
 
 
 DATASETS: dict[str, Generator] = {
     g.name: g
     for g in [
         Generator("moons", "Two moons", "classification", 0.2, _moons, "two interleaving arcs"),
-        Generator("circles", "Circles", "classification", 0.1, _circles, "a ring around a disc"),
+        Generator(
+            "circles",
+            "Circles",
+            "classification",
+            0.1,
+            _circles,
+            "a ring around a disc",
+            CIRCLES_FACTOR,
+        ),
         Generator("spirals", "Spirals", "classification", 0.2, _spirals, "k interleaved arms"),
         Generator("xor", "XOR", "classification", 0.05, _xor, "opposite quadrants share a class"),
         Generator("blobs", "Gaussian blobs", "classification", 1.0, _blobs, "k Gaussian clusters"),
@@ -246,7 +260,10 @@ def make(cfg, dtype=np.float64) -> Dataset:
     gen = DATASETS[cfg.name]
     rng = np.random.default_rng([cfg.seed, 0])
     noise = gen.default_noise if cfg.noise is None else cfg.noise
-    X, y = gen.make(rng, cfg.n_samples, noise, cfg.classes)
+    extra = {}
+    if gen.default_factor is not None:
+        extra["factor"] = gen.default_factor if cfg.factor is None else cfg.factor
+    X, y = gen.make(rng, cfg.n_samples, noise, cfg.classes, **extra)
     classification = gen.task == "classification"
     return prepare(
         cfg.name,

@@ -20,16 +20,21 @@ rules_tab, act_tab, init_tab, notes_tab = st.tabs(
 with rules_tab:
     st.markdown(
         "g is the gradient, θ a parameter, γ the learning rate, t the step (from 1). "
-        "Defaults and conventions are PyTorch's; the lab's rules are tested against it."
+        "Defaults and conventions are PyTorch's unless a rule's caption says otherwise; the "
+        "lab's rules are tested against torch.optim (Lion, which torch lacks, against its paper)."
     )
+    keras = learn.keras_differences()
     for name, rule in RULES.items():
         with st.container(border=True):
             st.markdown(f"#### {rule.label}" + (USED if name in used.rules else ""))
+            st.caption(learn.rule_caption(name))
             st.latex(rule.math)
+            with st.expander("The algorithm, step by step"):
+                st.code(rule.doc, language=None)
             left, right = st.columns([3, 2])
             left.dataframe(learn.hyper_table(name), hide_index=True, width="stretch")
-            if name in learn.KERAS_DIFFERENCES:
-                right.info(f"**In Keras:** {learn.KERAS_DIFFERENCES[name]}")
+            if name in keras:
+                right.info(f"**In Keras:** {keras[name]}")
 
 with act_tab:
     st.markdown(

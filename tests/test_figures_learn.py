@@ -56,18 +56,38 @@ def test_activation_table_holds_formula_gain_and_max_derivative():
 def test_hyper_table_lists_every_hyperparameter_with_torch_defaults(rule):
     table = learn.hyper_table(rule)
     assert table["hyperparameter"].tolist() == [h.name for h in RULES[rule].hyper]
-    lr = table.set_index("hyperparameter").loc["lr", "PyTorch default"]
+    lr = table.set_index("hyperparameter").loc["lr", "default"]
     assert float(lr) == RULES[rule].defaults["lr"]
 
 
+def test_sgd_family_captions_state_their_learning_rate_against_torchs():
+    for rule in RULES:
+        caption = learn.rule_caption(rule)
+        if RULES[rule].family == "sgd-family":
+            assert "0.01" in caption and "1e-3" in caption
+            assert RULES[rule].defaults["lr"] == 0.01
+        torch = RULES[rule].torch
+        assert (f"torch.optim.{torch.cls}" if torch else "not in torch.optim") in caption
+    assert "ignored" in learn.rule_caption("momentum")  # τ at μ = 0
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_every_rule_documents_its_algorithm_in_torchs_style(rule):
+    doc = RULES[rule].doc
+    assert doc.splitlines()[0].startswith(RULES[rule].label)
+    assert "input:" in doc and "for t = 1 to" in doc and "return θₜ" in doc
+
+
 def test_keras_differences_name_the_documented_ones():
-    k = learn.KERAS_DIFFERENCES
+    k = learn.keras_differences()
     assert set(k) <= set(RULES)
+    assert k == {n: r.keras for n, r in RULES.items() if r.keras}  # the registry's text
     assert "0.9" in k["rmsprop"] and "inside" in k["rmsprop"]
     assert "0.1" in k["adagrad"] and "inside" in k["adagrad"]
     assert "1e-3" in k["adadelta"] and "1.0" in k["adadelta"]
     assert "√(1 − β₂ᵗ)" in k["adam"]
     assert "v ← μv − γg" in k["momentum"]
+    assert "1e-7" in k["adamax"] and "1e-3" in k["lion"]
 
 
 def test_initializer_table_gives_each_theoretical_std():

@@ -150,7 +150,13 @@ def test_learn_renders_on_a_fresh_session():
     assert not any("used in this comparison" in m.value for m in at.markdown)
     assert any("0.25¹⁰ ≈ 9.5e-7" in m.value for m in at.markdown)
     keras = [i.value for i in at.info if i.value.startswith("**In Keras:**")]
-    assert len(keras) == len(learn.KERAS_DIFFERENCES) == 5
+    assert keras == [f"**In Keras:** {text}" for text in learn.keras_differences().values()]
+    assert len(keras) >= 5
+    algorithms = [c.value for c in at.code]
+    assert algorithms == [r.doc for r in RULES.values()]  # each update's docstring
+    assert [c.value for c in at.caption if "torch.optim" in c.value] == [
+        learn.rule_caption(r) for r in RULES
+    ]
 
 
 def test_learn_marks_what_the_current_comparison_uses():

@@ -1,9 +1,10 @@
 """The Learn page's content: the math of each rule, activation and initializer, from the registries.
 
-Nothing here is written twice: formulas, defaults, gains and standard deviations come from
-``nn_core``'s registries, so a new entry there appears on the page without an edit here. The only
-text kept here is what the registries do not hold: the Keras differences (REFERENCE.md) and the
-plain-words notes, whose numbers are computed, not typed.
+Nothing here is written twice: formulas, algorithms (each update function's docstring), defaults,
+Keras differences, gains and standard deviations come from ``nn_core``'s registries, so a new
+entry there appears on the page without an edit here. The only text kept here is what the
+registries do not hold: the activation notes and the plain-words notes, whose numbers are
+computed, not typed.
 """
 
 from __future__ import annotations
@@ -25,21 +26,27 @@ Z_RANGE = (-5.0, 5.0)
 Z_POINTS = 401  # includes z = 0 exactly, where ReLU's derivative convention matters
 F_COLOR, D_COLOR = PALETTE[0], PALETTE[3]
 
-# Where Keras (TF 2 / Keras 3) differs from the PyTorch conventions the engine follows.
-KERAS_DIFFERENCES: dict[str, str] = {
-    "momentum": "Keras writes momentum as v ← μv − γg, θ ← θ + v. That is the same path as "
-    "PyTorch's b ← μb + g, θ ← θ − γb while γ is constant and dampening τ = 0; with a "
-    "learning-rate schedule the two differ.",
-    "adagrad": "Keras starts the accumulator at 0.1 (PyTorch: 0) and puts ε inside the square "
-    "root: g/√(s + ε).",
-    "adadelta": "Keras's default learning rate is 1e-3; the paper has no learning rate at all, "
-    "which is PyTorch's default of 1.0.",
-    "rmsprop": "Keras's default decay is ρ = 0.9 (PyTorch α = 0.99) and ε sits inside the square "
-    "root: g/√(v + ε).",
-    "adam": "Keras's ε is the paper's 'ε-hat', added to √v before bias correction: it "
-    "corresponds to PyTorch's ε·√(1 − β₂ᵗ) (approximately, as it changes with t), so the same "
-    "number is a different ε.",
+# What a rule family's step looks like, for the rule cards' captions.
+FAMILY_TEXT: dict[str, str] = {
+    "sgd-family": "SGD family: the step is γ times the (averaged) gradient",
+    "adaptive": "adaptive: each coordinate's step is scaled by its own gradient history",
+    "sign": "sign-based: every coordinate moves by ±γ",
 }
+
+
+def keras_differences() -> dict[str, str]:
+    """{rule: where Keras differs from the PyTorch conventions the engine follows}, from the
+    registry (``Rule.keras``), for the rules that have such a note."""
+    return {name: rule.keras for name, rule in RULES.items() if rule.keras}
+
+
+def rule_caption(rule: str) -> str:
+    """The family of a rule, its torch counterpart, and the conventions its entry states."""
+    r = RULES[rule]
+    torch_text = f"torch.optim.{r.torch.cls}" if r.torch is not None else "not in torch.optim"
+    parts = [FAMILY_TEXT.get(r.family, r.family), torch_text]
+    return " · ".join(parts) + (f". {r.conventions}" if r.conventions else ".")
+
 
 # Conventions from REFERENCE.md that the registry's formula does not show.
 ACTIVATION_NOTES: dict[str, str] = {
@@ -89,18 +96,18 @@ def _fmt(value) -> str:
 
 
 def hyper_table(rule: str) -> pd.DataFrame:
-    """One row per hyperparameter of a rule: PyTorch's name and default, the allowed range and
-    its meaning, straight from the registry."""
+    """One row per hyperparameter of a rule: PyTorch's name, the lab's default (PyTorch's unless
+    the rule's caption says otherwise), the allowed range and its meaning, from the registry."""
     rows = [
         {
             "hyperparameter": h.name,
-            "PyTorch default": _fmt(h.default),
+            "default": _fmt(h.default),
             "allowed": h.describe_range(),
             "meaning": h.help,
         }
         for h in RULES[rule].hyper
     ]
-    return pd.DataFrame(rows, columns=["hyperparameter", "PyTorch default", "allowed", "meaning"])
+    return pd.DataFrame(rows, columns=["hyperparameter", "default", "allowed", "meaning"])
 
 
 # --- activations ------------------------------------------------------------------------------
