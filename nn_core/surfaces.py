@@ -212,12 +212,16 @@ def run_surface(
     GD, adaptive for Adagrad/RMSprop/Adam), and for rules that have them the state buffers after
     the step (``momentum_buffer``, ``exp_avg``, ``exp_avg_sq``, …) as ``<name>_x``/``<name>_y``.
     A path whose point or loss stops being finite ends there; ``diverged`` marks its last row.
+    Without an ``lr`` in ``hyper`` the rule starts at :func:`default_lr` for the function (the
+    trajectory page's value), not at its network default.
     """
     surf = SURFACES[surface] if isinstance(surface, str) else surface
     if not 1 <= steps <= MAX_STEPS:
         raise ValueError(f"steps must be between 1 and {MAX_STEPS}, got {steps}")
     k = surf.kappa if kappa is None else float(kappa)
     hp = optimizers.resolve(optimizer, hyper)
+    if "lr" not in (hyper or {}):
+        hp["lr"] = default_lr(surf, optimizer)
     rule = optimizers.RULES[optimizer]
     theta = np.array(surf.start if start is None else start, dtype=np.float64)
     state = rule.init(theta, hp)

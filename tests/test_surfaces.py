@@ -98,3 +98,26 @@ def test_bad_arguments_raise_clear_errors():
         run_surface("bowl", "sgd", {"lr": 0})
     with pytest.raises(ValueError, match="steps must be between"):
         run_surface("bowl", "sgd", steps=0)
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+def test_default_lr_follows_the_registry_entry(rule):
+    from nn_core.surfaces import default_lr
+
+    for name, surf in SURFACES.items():
+        choice = RULES[rule].surface_lr
+        expected = {"gradient": surf.default_lr, "distance": surf.distance_lr}.get(choice, choice)
+        assert default_lr(name, rule) == expected
+    if RULES[rule].family == "sgd-family":
+        assert RULES[rule].surface_lr == "gradient"  # a step γ·g needs the gradient's scale
+    if RULES[rule].family in ("adaptive", "sign") and rule != "adadelta":
+        assert RULES[rule].surface_lr == "distance"
+
+
+def test_run_surface_without_lr_starts_at_the_test_function_rate():
+    from nn_core.surfaces import default_lr
+
+    implicit = run_surface("beale", "lion", {"betas": [0.9, 0.99]}, steps=20)
+    explicit = run_surface("beale", "lion", {"lr": default_lr("beale", "lion")}, steps=20)
+    assert implicit.equals(explicit)
+    assert abs(implicit.loc[1, "dx"]) == pytest.approx(SURFACES["beale"].distance_lr)
