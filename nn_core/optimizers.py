@@ -31,8 +31,8 @@ page hands it a 2-vector. So a rule must be:
    only for a *scalar* zero, and whatever a zero changes inside a row is written so the arithmetic
    of the general case gives the same bits (``μ·b + x`` with μ = 0 is exactly x, ``θ·(1 − γ·0)``
    is exactly θ, ``g + 0·θ`` is exactly g). A quantity computed from hyperparameters with a
-   transcendental function (β₁ᵗ, NAdam's 0.96^(tψ)) goes through :func:`_per_row`, which evaluates
-   it with Python floats row by row, so a row gets the same bits in a group as alone; a (R, 1)
+   power (β₁ᵗ, NAdam's 0.96^(tψ)) goes through :func:`_pow`, which evaluates it with Python
+   floats row by row, so a row gets the same bits in a group as alone; a (R, 1)
    coefficient meets the parameter matrix through :func:`_c`, cast to its dtype as NumPy casts a
    Python float (so float32 groups also match their runs alone).
 3. **Shared structure.** Bool hyperparameters (``amsgrad``, ``centered``,
@@ -181,22 +181,22 @@ def _is_zero(value: Scalar) -> bool:
     return not isinstance(value, np.ndarray) and value == 0
 
 
-def _per_row(fn: Callable[..., float], *values: Any) -> Scalar:
-    """``fn`` of scalar hyperparameters, with Python floats.
+def _pow(base: Scalar, exponent: Scalar) -> Scalar:
+    """baseᵉˣᵖᵒⁿᵉⁿᵗ with Python's float power (the C library's ``pow``), row by row when either is
+    a (R, 1) array. NumPy's vectorised ``power`` may use another algorithm than ``pow``, so this
+    is what keeps β₁ᵗ (and NAdam's 0.96^(tψ)) bit for bit the same in a group and alone; the
+    arithmetic around it (+ − × ÷ √) is correctly rounded either way."""
+    if isinstance(base, np.ndarray) or isinstance(exponent, np.ndarray):
+        b, e = np.broadcast_arrays(np.asarray(base, dtype=np.float64), exponent)
+        out = [x**y for x, y in zip(b.ravel().tolist(), e.ravel().tolist(), strict=True)]
+        return np.array(out, dtype=np.float64).reshape(b.shape)
+    return base**exponent
 
-    With no (R, 1) array among ``values`` this is ``fn(*values)``. Otherwise ``fn`` runs once per
-    row (arrays give their row's value, anything else is passed as is) and the results come back
-    as a (R, 1) float64 array: a row then gets bit for bit what it gets alone, which NumPy's own
-    ``power`` (vectorised, possibly another algorithm than the C library's) would not promise."""
-    rows = next((len(v) for v in values if isinstance(v, np.ndarray)), None)
-    if rows is None:
-        return fn(*values)
-    columns = [v.reshape(rows).tolist() if isinstance(v, np.ndarray) else None for v in values]
-    out = [
-        fn(*(v if col is None else col[i] for v, col in zip(values, columns, strict=True)))
-        for i in range(rows)
-    ]
-    return np.array(out, dtype=np.float64).reshape(rows, 1)
+
+def _sqrt(x: Scalar) -> Scalar:
+    """√x of a hyperparameter expression: a Python float stays a Python float (NumPy would make
+    it a float64 scalar, which is not cast like a Python float when it meets float32 arrays)."""
+    return np.sqrt(x) if isinstance(x, np.ndarray) else math.sqrt(x)
 
 
 def _c(value: Scalar, like: Array) -> Scalar:
@@ -230,7 +230,7 @@ def _decay(params: Array, hp: dict) -> None:
 
 def _bias_correction(beta: Scalar, t: int) -> Scalar:
     """1 − βᵗ, per row."""
-    return _per_row(lambda b, t: 1.0 - b**t, beta, t)
+    return 1.0 - _pow(beta, t)
 
 
 # --- SGD family -----------------------------------------------------------------------------
@@ -271,7 +271,11 @@ def _heavy_ball(params, grads, state, hp, nesterov: bool) -> None:
     else:
         buf *= _c(mu, buf)
         # torch ignores τ when μ = 0 (no buffer at all): then b = 0·b + 1·g = g exactly.
-        keep = _per_row(lambda m, d: 1.0 if m == 0 else 1.0 - d, mu, hp.get("dampening", 0.0))
+        tau = hp.get("dampening", 0.0)
+        if isinstance(mu, np.ndarray) or isinstance(tau, np.ndarray):
+            keep = np.where(np.asarray(mu) == 0, 1.0, 1.0 - np.asarray(tau, dtype=np.float64))
+        else:
+            keep = 1.0 if mu == 0 else 1.0 - tau
         buf += _c(keep, buf) * g
     step = g + _c(mu, buf) * buf if nesterov else buf
     params -= _c(hp["lr"], params) * step
@@ -440,7 +444,7 @@ def _adam_step(params, g, state, hp) -> None:
     v *= _c(b2, v)
     v += _c(1.0 - b2, v) * (g * g)
     step_size = hp["lr"] / _bias_correction(b1, t)
-    bc2_sqrt = _c(_per_row(lambda b, t: math.sqrt(1.0 - b**t), b2, t), v)
+    bc2_sqrt = _c(_sqrt(_bias_correction(b2, t)), v)
     if hp["amsgrad"]:
         vmax = state["max_exp_avg_sq"]
         np.maximum(vmax, v, out=vmax)
@@ -556,8 +560,8 @@ def _nadam_update(params, grads, state, hp):
         g = _coupled(params, grads, hp)
     b1, b2 = hp["betas"]
     psi = hp["momentum_decay"]
-    mu = _per_row(lambda b, p, t: b * (1.0 - 0.5 * 0.96 ** (t * p)), b1, psi, t)
-    mu_next = _per_row(lambda b, p, t: b * (1.0 - 0.5 * 0.96 ** ((t + 1) * p)), b1, psi, t)
+    mu = b1 * (1.0 - 0.5 * _pow(0.96, t * psi))
+    mu_next = b1 * (1.0 - 0.5 * _pow(0.96, (t + 1) * psi))
     state["mu_product"] = mu_prod = state["mu_product"] * mu
     m, v = state["exp_avg"], state["exp_avg_sq"]
     m += _c(1.0 - b1, m) * (g - m)

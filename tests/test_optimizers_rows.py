@@ -186,12 +186,14 @@ def test_group_key_holds_the_rule_and_its_bools_only():
         group_key("adamm", {})
 
 
-def test_per_row_evaluates_with_python_floats_row_by_row():
+def test_pow_evaluates_with_python_floats_row_by_row():
     b1 = np.array([[0.9], [0.8]])
-    out = optimizers._per_row(lambda b, t: 1.0 - b**t, b1, 7)
+    out = optimizers._pow(b1, 7)
     assert out.shape == (2, 1)
-    assert out.ravel().tolist() == [1.0 - 0.9**7, 1.0 - 0.8**7]
-    assert optimizers._per_row(lambda b, t: 1.0 - b**t, 0.9, 7) == 1.0 - 0.9**7
+    assert out.ravel().tolist() == [0.9**7, 0.8**7]
+    psi = np.array([[0.004], [0.01]])
+    assert optimizers._pow(0.96, 3 * psi).ravel().tolist() == [0.96**0.012, 0.96 ** (3 * 0.01)]
+    assert type(optimizers._pow(0.9, 7)) is float and optimizers._pow(0.9, 7) == 0.9**7
 
 
 def test_lion_first_step_is_minus_lr_times_the_sign():
