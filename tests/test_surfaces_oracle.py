@@ -2,7 +2,9 @@
 
 torch computes the gradient by autograd from the formula, nn_core by its analytic gradient, and
 the same optimizer rules that train the network walk the path: every rule on every function must
-follow torch's trajectory within 1e-10 (relative to the size of the coordinates)."""
+follow torch's trajectory within 1e-10 (relative to the size of the coordinates). Lion, which
+torch.optim lacks, follows make_golden's torch-tensor transcription of its paper; each case names
+its oracle."""
 
 from __future__ import annotations
 
