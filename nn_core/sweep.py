@@ -33,6 +33,7 @@ import dataclasses
 import hashlib
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future
@@ -134,8 +135,9 @@ class SweepConfig:
             raise ConfigError(f"{path}.rules", "lists a rule twice")
         lr_min = _number(doc.get("lr_min", out.lr_min), f"{path}.lr_min", 1e-12, 100.0)
         lr_max = _number(doc.get("lr_max", out.lr_max), f"{path}.lr_max", 1e-12, 100.0)
-        points = _integer(doc.get("lr_points", out.lr_points), f"{path}.lr_points", 1,
-                          MAX_GRID_POINTS)  # fmt: skip
+        points = _integer(
+            doc.get("lr_points", out.lr_points), f"{path}.lr_points", 1, MAX_GRID_POINTS
+        )
         if lr_max < lr_min or (points > 1 and lr_max == lr_min):
             raise ConfigError(f"{path}.lr_max", f"must be above lr_min ({lr_min:g})")
         axis = doc.get("axis")
@@ -210,6 +212,41 @@ def _integer(value: Any, path: str, low: int, high: int) -> int:
     if not low <= value <= high:
         raise ConfigError(path, f"must be between {low} and {high}, got {value!r}")
     return value
+
+
+@dataclass(frozen=True)
+class SweepPreset:
+    name: str
+    title: str
+    explanation: str
+    comparison: str  # the comparison preset whose network, data and batch size it uses
+    epochs: int
+    sweep: SweepConfig
+
+
+SWEEP_PRESETS: dict[str, SweepPreset] = {
+    p.name: p
+    for p in [
+        SweepPreset(
+            "lr-too-small-too-large",
+            "Learning rate: too small, just right, too large",
+            "SGD and Adam on two moons at eleven learning rates from 0.0001 to 10. Too small "
+            "and SGD's loss hardly moves in 30 epochs; too large and both rules end above where "
+            "they started (a red ✕); in between lies each rule's best rate, a different one for "
+            "each rule, which is why comparing rules at one rate is unfair.",
+            "default",
+            30,
+            SweepConfig(
+                rules=("sgd", "adam"),
+                lr_min=1e-4,
+                lr_max=10.0,
+                lr_points=11,
+                seeds=2,
+                confirm_seeds=3,
+            ),
+        ),
+    ]
+}
 
 
 def load_document(doc: Any) -> tuple[ExperimentConfig, SweepConfig]:
@@ -320,8 +357,9 @@ def train_task(task: Task) -> list[dict[str, Any]]:
         records = train_members(config, members, data, arch, theta0)
         seconds = (time.perf_counter() - start) / len(records)
     has_val = len(data.X_val) > 0
-    return [_row(run, rec, has_val, task, seconds) for run, rec in zip(task.runs, records,
-                                                                      strict=True)]  # fmt: skip
+    return [
+        _row(run, rec, has_val, task, seconds) for run, rec in zip(task.runs, records, strict=True)
+    ]
 
 
 def _row(run: SweepRun, rec, has_val: bool, task: Task, seconds: float) -> dict[str, Any]:
@@ -386,15 +424,17 @@ class InlineExecutor(Executor):
 
 
 class Store:
-    """Finished runs as JSON lines (``key``, ``row``), appended and flushed as tasks finish.
+    """Finished runs as JSON lines (``key``, ``row``), appended and flushed as tasks finish;
+    with no path, in memory only (the dashboard reads it while a sweep runs).
 
     A line cut short by a kill is ignored on reading, so a resumed sweep re-trains only what
     had not been written in full."""
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
+    def __init__(self, path: str | Path | None = None):
+        self.path = None if path is None else Path(path)
         self.rows: dict[str, dict] = {}
-        if self.path.exists():
+        self._lock = threading.Lock()
+        if self.path is not None and self.path.exists():
             with self.path.open(encoding="utf-8") as fh:
                 for line in fh:
                     try:
@@ -404,11 +444,20 @@ class Store:
                         continue
 
     def add(self, items: Iterable[tuple[str, dict]]) -> None:
-        with self.path.open("a", encoding="utf-8") as fh:
+        items = list(items)
+        with self._lock:
             for key, row in items:
                 self.rows[key] = row
-                fh.write(json.dumps({"key": key, "row": row}, default=_json_default) + "\n")
-            fh.flush()
+            if self.path is not None:
+                with self.path.open("a", encoding="utf-8") as fh:
+                    for key, row in items:
+                        fh.write(json.dumps({"key": key, "row": row}, default=_json_default))
+                        fh.write("\n")
+
+    def snapshot(self) -> list[dict]:
+        """The rows stored so far (safe while another thread adds)."""
+        with self._lock:
+            return list(self.rows.values())
 
 
 def _json_default(value):
@@ -537,10 +586,17 @@ def run_sweep(
                 tasks.append(
                     (
                         [k for k, _ in chunk],
-                        Task(base.to_json(), sweep.axis, tuple(r for _, r in chunk), bsize,
-                             sweep.target_loss, keep_curves, data),
+                        Task(
+                            base.to_json(),
+                            sweep.axis,
+                            tuple(r for _, r in chunk),
+                            bsize,
+                            sweep.target_loss,
+                            keep_curves,
+                            data,
+                        ),
                     )
-                )  # fmt: skip
+                )
         pending: list[tuple[list[str], Future]] = []
         for task_keys, task in tasks:
             if stopped():
@@ -610,8 +666,14 @@ def _keys(base, sweep, runs, bsize) -> list[str]:
 
 def _relabel(row: dict, run: SweepRun) -> dict:
     """A stored or shared run reused under this run's phase and setting."""
-    return {**row, "rule": run.rule, "lr": run.lr, "seed": run.seed, "phase": run.phase,
-            "setting": run.setting}  # fmt: skip
+    return {
+        **row,
+        "rule": run.rule,
+        "lr": run.lr,
+        "seed": run.seed,
+        "phase": run.phase,
+        "setting": run.setting,
+    }
 
 
 def _default_axis(sweep: SweepConfig, rule: str) -> float | None:
@@ -628,16 +690,28 @@ def _table(rows: list[dict]) -> pd.DataFrame:
 
 
 def _curves(rows: list[dict]) -> pd.DataFrame:
-    cols = ["rule", "setting", "lr", "seed", "epoch", "step", "samples", "split", "loss",
-            "accuracy"]  # fmt: skip
+    cols = [
+        "rule",
+        "setting",
+        "lr",
+        "seed",
+        "epoch",
+        "step",
+        "samples",
+        "split",
+        "loss",
+        "accuracy",
+    ]
     parts = []
     for r in rows:
         c = r.get("curve")
         if not c:
             continue
         n = len(c["epoch"])
-        for split, loss, score in (("train", c["train_loss"], c["train_score"]),
-                                   ("val", c["val_loss"], c["val_score"])):  # fmt: skip
+        for split, loss, score in (
+            ("train", c["train_loss"], c["train_score"]),
+            ("val", c["val_loss"], c["val_score"]),
+        ):
             parts.append(
                 pd.DataFrame(
                     {
@@ -715,8 +789,9 @@ def bootstrap_median(
     return float(np.median(values)), low, high
 
 
-def tunability(settings: pd.DataFrame, rule: str, decade_step: float,
-               tolerance: float = TUNABILITY_TOLERANCE) -> float:  # fmt: skip
+def tunability(
+    settings: pd.DataFrame, rule: str, decade_step: float, tolerance: float = TUNABILITY_TOLERANCE
+) -> float:
     """Decades of learning rate whose median score is within ``tolerance`` of the rule's best
     (grid points × the grid's spacing in decades)."""
     d = settings[settings.rule == rule]
@@ -727,8 +802,9 @@ def tunability(settings: pd.DataFrame, rule: str, decade_step: float,
     return float(close.sum() * decade_step)
 
 
-def summarise_rules(table: pd.DataFrame, settings: pd.DataFrame, sweep: SweepConfig
-                    ) -> pd.DataFrame:  # fmt: skip
+def summarise_rules(
+    table: pd.DataFrame, settings: pd.DataFrame, sweep: SweepConfig
+) -> pd.DataFrame:
     """One row per rule: best and default learning rates, tuned and default medians with their
     95 % intervals over the confirmation seeds, rank, edge flag, tunability."""
     rows = []

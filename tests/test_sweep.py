@@ -283,3 +283,24 @@ def test_same_sweep_csv_on_a_dask_cluster(small, tmp_path):
     without_time(small.runs).to_csv(local, index=False)
     without_time(on_cluster.runs).to_csv(remote, index=False)
     assert local.read_bytes() == remote.read_bytes()
+
+
+def test_the_talk_preset_shows_what_its_text_says():
+    from nn_core.sweep import SWEEP_PRESETS
+
+    p = SWEEP_PRESETS["lr-too-small-too-large"]
+    text = " ".join(p.explanation.split())
+    config = ExperimentConfig.preset(p.comparison).with_training(epochs=p.epochs)
+    res = run_sweep(config, p.sweep)
+    tune = res.runs[res.runs.phase == "tune"]
+    assert "eleven learning rates from 0.0001 to 10" in text
+    assert len(p.sweep.grid) == 11 and p.sweep.grid[0] == 1e-4 and p.sweep.grid[-1] == 10
+    assert "SGD's loss hardly moves in 30 epochs" in text and p.epochs == 30
+    small = tune[(tune.rule == "sgd") & (tune.lr == 1e-4)]
+    assert (small.final_val_loss > 0.9 * small.start_loss).all()
+    assert "too large and both rules end above where they started" in text
+    large = tune[tune.lr == 10.0]
+    assert set(large.rule) == {"sgd", "adam"} and large.diverged.all()
+    assert "a different one for each rule" in text
+    assert res.best.best_lr.nunique() == 2
+    assert not res.best.edge.any()
