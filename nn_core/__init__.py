@@ -14,6 +14,7 @@ from . import allocator
 from .config import ConfigError, ExperimentConfig, RunConfig
 from .presets import PRESETS
 from .results import Results
+from .sweep import SweepConfig, run_sweep
 from .tabular import DataError
 from .training import Progress, run_comparison
 
@@ -27,5 +28,7 @@ __all__ = [
     "Progress",
     "Results",
     "RunConfig",
+    "SweepConfig",
     "run_comparison",
+    "run_sweep",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m nn_core presets | datasets | compare | surface``.
+"""Command line: ``python -m nn_core presets | datasets | compare | sweep | surface``.
 
 Bad input (unknown preset, malformed or invalid config, a CSV file the loader refuses, unwritable
 output folder) exits with code 2 and one line on stderr, never a traceback.
@@ -60,7 +60,29 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--landscape-resolution", type=int, default=41, help="grid points per axis")
     c.add_argument("--landscape-seed", type=int, help="which seed's runs (default: the first)")
     _surface_parser(sub)
+    _sweep_parser(sub)
     return p
+
+
+def _sweep_parser(sub) -> None:
+    w = sub.add_parser("sweep", help="tune every rule's learning rate and confirm on fresh seeds")
+    src = w.add_mutually_exclusive_group(required=True)
+    src.add_argument("--preset", help="a preset name: its network, data, batch size and epochs")
+    src.add_argument("--config", type=Path, help='a configuration JSON file (a "sweep" section '
+                     "is optional)")  # fmt: skip
+    w.add_argument("--out", type=Path, required=True, help="output folder")
+    w.add_argument("--rules", help="comma-separated rules (default: every rule)")
+    w.add_argument("--lr-min", type=float)
+    w.add_argument("--lr-max", type=float)
+    w.add_argument("--lr-points", type=int)
+    w.add_argument("--seeds", type=int, help="tuning seeds per grid point (default 3)")
+    w.add_argument("--confirm-seeds", type=int, help="fresh seeds for best and default (10)")
+    w.add_argument("--epochs", type=int, help="override training.epochs")
+    w.add_argument("--target-loss", type=float, help="report epochs to this training loss")
+    w.add_argument("--scheduler", help="a Dask scheduler address, tcp://HOST:PORT")
+    w.add_argument("--workers", type=int, help="local processes (default: one per core)")
+    w.add_argument("--resume", action="store_true", help="reuse the finished runs in --out")
+    w.add_argument("--quiet", action="store_true", help="no progress line")
 
 
 def landscape_methods() -> tuple[str, ...]:
@@ -246,6 +268,120 @@ def _surface(args) -> int:
     return 0
 
 
+def _sweep(args) -> int:
+    from . import sweep as sweeps
+
+    if args.preset is not None:
+        doc = ExperimentConfig.preset(args.preset).to_dict()
+    else:
+        try:
+            doc = json.loads(args.config.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            raise UsageError(f"cannot read config {args.config}: {exc}") from None
+    if not isinstance(doc, dict):
+        raise UsageError("the configuration must be a JSON object")
+    section = dict(doc.get("sweep") or {}) if isinstance(doc.get("sweep") or {}, dict) else None
+    if section is None:
+        raise ConfigError("sweep", "must be an object")
+    flags = {
+        "rules": args.rules,
+        "lr_min": args.lr_min,
+        "lr_max": args.lr_max,
+        "lr_points": args.lr_points,
+        "seeds": args.seeds,
+        "confirm_seeds": args.confirm_seeds,
+        "target_loss": args.target_loss,
+    }
+    section.update({k: v for k, v in flags.items() if v is not None})
+    config, sweep = sweeps.load_document({**doc, "sweep": section})
+    if args.epochs is not None:
+        config = config.with_training(epochs=args.epochs)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+        store_path = args.out / "runs.jsonl"
+        if not args.resume and store_path.exists():
+            store_path.unlink()
+        store = sweeps.Store(store_path)
+        store.add([])  # fails now, not after training, when the folder is not writable
+    except OSError as exc:
+        raise UsageError(f"cannot write to output folder {args.out}: {exc}") from None
+    reused = len(store.rows)
+    show = not args.quiet and sys.stderr.isatty()
+    with _sweep_executor(args) as executor:
+        results = sweeps.run_sweep(
+            config, sweep, executor=executor, store=store,
+            progress=_sweep_progress() if show else None,
+        )  # fmt: skip
+    if show:
+        sys.stderr.write("\n")
+    paths = results.to_csv(args.out)
+    if reused:
+        print(f"resumed: {reused} finished runs reused from {store_path}")
+    for _, row in results.best.iterrows():
+        edge = "  (best on the grid's edge: extend the grid)" if row["edge"] else ""
+        print(
+            f"{row['rank']:2d}. {row['rule']:9s} best lr {row['best_lr']:.3g}: "
+            f"{row['tuned_median']:.4g} [{row['tuned_low']:.4g}, {row['tuned_high']:.4g}]; "
+            f"default lr {row['default_lr']:.3g}: {row['default_median']:.4g}{edge}"
+        )
+    print(f"wrote {len(paths)} files to {args.out}")
+    return 0
+
+
+def _sweep_executor(args):
+    """Dask when a scheduler is named, else a local pool of spawned processes (never forked)."""
+    import contextlib
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    address = args.scheduler or os.environ.get("NN_CORE_SCHEDULER")
+    if address:
+        return _dask_executor(address)
+    workers = args.workers or os.cpu_count() or 1
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    if workers == 1:
+        from .sweep import InlineExecutor
+
+        return contextlib.nullcontext(InlineExecutor())
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+
+def _dask_executor(address: str):
+    import contextlib
+
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError("--scheduler needs the distributed package") from None
+    try:
+        client = Client(address, timeout="10s")
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise UsageError(f"cannot reach the scheduler at {address}: {exc}") from None
+
+    @contextlib.contextmanager
+    def session():
+        try:
+            yield client.get_executor()
+        finally:
+            client.close()
+
+    return session()
+
+
+def _sweep_progress():
+    def show(p):
+        eta = f"  ~{p.eta:.0f}s left" if p.eta is not None else ""
+        sys.stderr.write(
+            f"\r{p.phase:7s} {p.done}/{p.total} runs  {p.rate:.1f} runs/s{eta}" + " " * 8
+        )
+        sys.stderr.flush()
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -258,6 +394,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "surface":
             return _surface(args)
+        if args.command == "sweep":
+            return _sweep(args)
         return _compare(args)
     except (UsageError, ConfigError, DataError) as exc:
         print(f"error: {exc}", file=sys.stderr)

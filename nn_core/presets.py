@@ -40,8 +40,10 @@ PRESETS: dict[str, Preset] = {
             "full-batch gradient descent (one smooth step per epoch), stochastic gradient "
             "descent (batch 1: many noisy steps), mini-batch SGD (batch 32), momentum, Adagrad, "
             "RMSprop and Adam. Per epoch, GD makes the least progress because it takes one "
-            "step; SGD's curve is noisy but fast per epoch; momentum and the adaptive rules reach "
-            "a low loss in far fewer epochs than plain mini-batch SGD at the same learning rate.",
+            "step. SGD's per-step loss is noisy, but per epoch it gets further than mini-batch "
+            "SGD. Momentum (at mini-batch SGD's learning rate, 0.1) and the adaptive rules (each "
+            "at its own rate) reach mini-batch SGD's final loss in at most a third of its 60 "
+            "epochs.",
             {
                 "title": "Seven optimizers on two moons",
                 "dataset": _MOONS,
@@ -70,13 +72,16 @@ PRESETS: dict[str, Preset] = {
             "Ten hidden sigmoid layers of 32 units with Xavier-normal weights. The sigmoid's "
             "derivative is at most 0.25, so every layer shrinks the backpropagated gradient: the "
             "first layer's gradient norm is orders of magnitude smaller than the last's (watch "
-            "the gradient-health heat map). The loss barely moves with plain SGD, and Adam, "
-            "which rescales each parameter's step, makes progress where SGD cannot.",
+            "the gradient-health heat map). With plain SGD the loss stays on the plateau at "
+            "ln 2 = 0.69 for all 200 epochs. Adam, which rescales each parameter's step, sits "
+            "on the same plateau for over a hundred epochs and then escapes it; its validation "
+            "accuracy ends above SGD's. Rescaling the step only helps slowly: relu-he-fix "
+            "removes the cause.",
             {
                 "title": "Vanishing gradients: 10 sigmoid layers",
                 "dataset": _XORISH,
                 "network": _deep(10, 32, "sigmoid", "xavier_normal"),
-                "training": {"epochs": 30, "seeds": 1},
+                "training": {"epochs": 200, "seeds": 1},
                 "runs": [
                     {"label": "SGD", "optimizer": "sgd", "batch_size": 32, "lr": 0.1},
                     {"label": "Adam", "optimizer": "adam", "batch_size": 32, "lr": 0.001},
@@ -88,15 +93,26 @@ PRESETS: dict[str, Preset] = {
             "Exploding gradients: N(0, 1) weights in a deep tanh net",
             "Eight hidden tanh layers of 64 units initialised from N(0, 1), whose variance is "
             "64 times what Xavier would choose. Each layer amplifies the backpropagated signal, "
-            "so the gradient grows toward the input, units saturate, and SGD's large steps "
-            "make the loss jump or diverge; gradient clipping by global norm tames it.",
+            "so the gradient grows toward the input, and units saturate. Plain SGD at learning "
+            "rate 1 takes huge steps: its loss climbs far above where it started and ends no "
+            "better than a coin toss. The same SGD with its gradient clipped to global norm 1 "
+            "(torch's clip_grad_norm_) keeps every step short: its loss ends below its start and "
+            "far below the unclipped run's. Adam, whose step does not grow with the gradient, "
+            "trains without clipping.",
             {
                 "title": "Exploding gradients: N(0, 1) weights",
                 "dataset": _MOONS,
                 "network": _deep(8, 64, "tanh", "normal", init_scale=1.0),
                 "training": {"epochs": 20, "seeds": 1},
                 "runs": [
-                    {"label": "SGD", "optimizer": "sgd", "batch_size": 32, "lr": 0.1},
+                    {"label": "SGD", "optimizer": "sgd", "batch_size": 32, "lr": 1.0},
+                    {
+                        "label": "SGD clipped",
+                        "optimizer": "sgd",
+                        "batch_size": 32,
+                        "lr": 1.0,
+                        "clip_norm": 1.0,
+                    },
                     {"label": "Adam", "optimizer": "adam", "batch_size": 32, "lr": 0.001},
                 ],
             },
@@ -107,7 +123,8 @@ PRESETS: dict[str, Preset] = {
             "All weights start at zero (the 2-10-5-1 ReLU network on circles of the classic "
             "initialisation exercise). Every hidden unit of a layer computes the same function "
             "and receives the same gradient, so the units stay identical forever; with ReLU the "
-            "hidden gradients are exactly zero and only the output bias learns. The cost stays "
+            "hidden gradients are exactly zero: only the output bias can move, and with balanced "
+            "classes it has almost nothing to learn. The cost stays "
             "at ln 2 = 0.693 and accuracy at 50 %, whatever the optimizer: no rule can break a "
             "symmetry the initialisation created. Load relu-he-fix to see random init solve it.",
             {
@@ -144,8 +161,8 @@ PRESETS: dict[str, Preset] = {
             "SELU: a self-normalizing deep network",
             "Ten hidden SELU layers with LeCun-normal weights (variance 1/fan_in). SELU's "
             "constants are chosen so that activations keep zero mean and unit variance layer "
-            "after layer, so gradients neither vanish nor explode without batch normalisation. "
-            "Compare with the same net in tanh.",
+            "after layer, so gradients neither vanish nor explode without batch normalisation, "
+            "and plain SGD trains the 10-layer net. To compare, set the activation to tanh.",
             {
                 "title": "SELU: a self-normalizing deep network",
                 "dataset": _XORISH,
@@ -163,7 +180,8 @@ PRESETS: dict[str, Preset] = {
             "Adagrad divides by the square root of the sum of all past squared gradients. The "
             "sum only grows, so the effective learning rate decays like 1/√t and training "
             "slows to a crawl. RMSprop and Adam replace the sum with a moving average and keep "
-            "going at the same nominal learning rate.",
+            "going at the same nominal learning rate: after 150 epochs their loss is over a "
+            "hundred times lower than Adagrad's.",
             {
                 "title": "Adagrad stalls",
                 "dataset": {
@@ -187,8 +205,9 @@ PRESETS: dict[str, Preset] = {
             "Adadelta's learning rate: 1.0 (paper, PyTorch) versus 0.001 (Keras)",
             "Adadelta was designed to need no learning rate: its step is the ratio of two "
             "running RMS values. PyTorch keeps a multiplier with default 1.0, which recovers the "
-            "paper; Keras defaults it to 0.001, which makes Adadelta a thousand times slower. "
-            "Same rule, same data, two defaults.",
+            "paper; Keras defaults it to 0.001, which makes every step a thousand times shorter: "
+            "after 60 epochs the Keras default has barely left the starting loss while the "
+            "paper's has more than halved it. Same rule, same data, two defaults.",
             {
                 "title": "Adadelta's learning rate",
                 "dataset": _MOONS,
