@@ -1,12 +1,12 @@
-"""Entry point of the optimizer lab: page configuration, navigation, and the second core's worker
-process started early (it loads while the first page renders; nn_core.parallel)."""
+"""Entry point of the optimizer lab: page configuration, navigation, and the local process pool
+started early (its workers load while the first page renders; dashboard.compute)."""
 
 import streamlit as st
 
-from nn_core import parallel
+from dashboard import compute
 
 st.set_page_config(page_title="Optimizer lab", layout="wide")
-parallel.warm()
+compute.local_pool().warm()
 
 PAGES = [
     st.Page(
