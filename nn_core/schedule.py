@@ -538,10 +538,15 @@ def run_tasks(
         channel = InlineChannel(on_epoch, asked)
 
     def submit(task: Task) -> None:
-        if channel is None:
-            running[executor.submit(run_task, task)] = task
-        else:
-            running[executor.submit(run_task, task, channel)] = task
+        nonlocal executor
+        args = (task,) if channel is None else (task, channel)
+        try:
+            running[executor.submit(run_task, *args)] = task
+        except BrokenProcessPool:  # a worker died while the pool was idle
+            if backend.pool is None:
+                raise
+            executor = backend.executor = backend.pool.restart(executor)
+            running[executor.submit(run_task, *args)] = task
 
     finished = False
     try:
