@@ -26,15 +26,16 @@ FALLBACK_KEY = "lab_scheduler_fallback"
 MAX_CLUSTERS = 4
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=LocalPool.shutdown)
 def local_pool() -> LocalPool:
     """The server's process pool (started by ``app.py`` while the first page renders)."""
     return LocalPool()
 
 
-@st.cache_resource(max_entries=MAX_CLUSTERS, show_spinner=False)
+@st.cache_resource(max_entries=MAX_CLUSTERS, show_spinner=False, on_release=Cluster.close)
 def cluster(address: str) -> Cluster:
-    """A connection to the scheduler at ``address``; a failure is not cached (tried again)."""
+    """A connection to the scheduler at ``address`` (closed when the cache lets it go); a failure
+    is not cached, so the next run tries again."""
     return schedule.connect(address)
 
 

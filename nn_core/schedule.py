@@ -473,13 +473,16 @@ def choose(
     The rule: the pool when there are at least two tasks and two workers and the comparison is
     estimated (:func:`estimate`) to take more than :data:`INLINE_SECONDS` on one core, plus the
     pool's start-up when it is not running yet (measured by the pool the first time it starts,
-    :data:`POOL_START_SECONDS` before that); otherwise inline: a short comparison would spend
+    :data:`POOL_START_SECONDS` before that); otherwise, and always inside a worker process
+    (never a pool of pools), inline: a short comparison would spend
     more on handing tasks over than it saves."""
     pool = LOCAL_POOL
     if executor is None:
         executor = os.environ.get(ENV_SCHEDULER, "").strip() or None
     if isinstance(executor, LocalPool):
         pool, executor = executor, None
+    if executor is None and multiprocessing.parent_process() is not None:
+        executor = "inline"  # already a worker process: never a pool of pools
     if executor is None:
         total = sum(t.seconds for t in tasks)
         start = 0.0 if pool.running() else (pool.startup or POOL_START_SECONDS)
