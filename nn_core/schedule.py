@@ -73,11 +73,11 @@ ENV_SCHEDULER = "NN_CORE_SCHEDULER"
 # weights); a training pass costs about three forward passes. Three constants, read off this
 # project's 2-core machine: the fixed cost of an epoch (evaluation and recording calls), the
 # per-layer cost of a step of the Python loop and the update, and the matrix products. It is
-# an estimate within about a factor of two (lockstep groups come out faster, as they share the
-# per-step work), which is all task sizing and the inline rule need.
+# an estimate within about a factor of two, which is all task sizing and the inline rule need.
 EPOCH_SECONDS = 2e-4
 LAYER_STEP_SECONDS = 8e-6
 MAC_SECONDS = 0.3e-9
+LOCKSTEP_SHARE = 0.25  # a run added to a lockstep group costs about a quarter of it alone
 TASK_SECONDS = 1.0  # aim of a task's length: scheduling overhead is noise, cancel still quick
 INLINE_SECONDS = 0.3  # comparisons estimated shorter than this train in-process
 POOL_START_SECONDS = 0.8  # a cold pool's start-up until LocalPool measures its own
@@ -124,6 +124,12 @@ def estimate(
     return config.training.epochs * per_epoch
 
 
+def together(costs: list[float]) -> float:
+    """Estimated seconds of runs trained in one lockstep group: the longest, plus
+    :data:`LOCKSTEP_SHARE` of each other (they share the per-step and per-epoch work)."""
+    return max(costs) + LOCKSTEP_SHARE * (sum(costs) - max(costs)) if costs else 0.0
+
+
 def plan(
     config: ExperimentConfig,
     groups: list[list[tuple[Any, int]]],
@@ -143,10 +149,10 @@ def plan(
     slices: list[list[tuple[int, int]]] = []
     for group in groups:
         members = [(run_of[run.label], seed) for run, seed in group]
-        seconds = sum(cost[r] for r, _ in members)
+        seconds = together([cost[r] for r, _ in members])
         slices.extend(_cut(members, min(len(members), max(1, round(seconds / TASK_SECONDS)))))
     while len(slices) < workers:
-        longest = max(range(len(slices)), key=lambda i: sum(cost[r] for r, _ in slices[i]))
+        longest = max(range(len(slices)), key=lambda i: together([cost[r] for r, _ in slices[i]]))
         if len(slices[longest]) < 2:
             break
         slices[longest : longest + 1] = _cut(slices[longest], 2)
@@ -157,7 +163,7 @@ def plan(
             config=config,
             members=tuple(members),
             data=data if ship_data else None,
-            seconds=sum(cost[r] for r, _ in members),
+            seconds=together([cost[r] for r, _ in members]),
             steps=sum(
                 epochs * math.ceil(n_train / batch_size_of(config.runs[r], n_train))
                 for r, _ in members
