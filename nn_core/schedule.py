@@ -14,6 +14,10 @@ path, so the numbers do not depend on where a task ran:
   Streamlit's threaded server;
 - **a Dask cluster** (:func:`connect`): ``distributed.Client(address).get_executor()``.
 
+In-process tasks set BLAS to one thread for their duration and restore it afterwards; BLAS's
+thread count is a setting of the whole process, so two comparisons training in-process at the
+same time in one process (two dashboard sessions) share it.
+
 Sameness on every path: every seed reaches NumPy as a list of stable integers
 (``default_rng([seed, k, ...])``, i.e. ``np.random.SeedSequence``; never ``hash()``), BLAS runs
 on one thread inside every task (thread counts can change floating-point sums), and results are
@@ -355,7 +359,7 @@ class LocalPool:
 
     def warm(self) -> None:
         """Start the workers now (returns at once; they load while the caller goes on)."""
-        if self.workers > 1:
+        if self.workers > 1 and not self.running():
 
             def start():
                 self.executor()
@@ -570,8 +574,9 @@ def run_tasks(
                     records = future.result()
                 except BrokenProcessPool:
                     if backend.pool is None or task.index in retried:
+                        again = " again" if task.index in retried else ""
                         raise RuntimeError(
-                            f"a worker process died twice while training {', '.join(task.labels)}"
+                            f"a worker process died{again} while training {', '.join(task.labels)}"
                         ) from None
                     retried.add(task.index)
                     executor = backend.executor = backend.pool.restart(executor)
