@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
@@ -174,6 +175,26 @@ def test_cancel_on_the_pool_keeps_finished_tasks(pool, small_tasks):
     # the pool is free again and gives the same numbers afterwards
     again = run_comparison(config.with_training(epochs=3), executor="local")
     assert_same(again, run_comparison(config.with_training(epochs=3), executor="inline"))
+
+
+def test_two_comparisons_share_the_pool_and_a_cancel_stops_only_its_own(pool, small_tasks):
+    config = comparison(epochs=150)
+    results, stop = {}, threading.Event()
+
+    def train(name, cancel):
+        results[name] = run_comparison(config, cancel=cancel, executor="local")
+
+    a = threading.Thread(target=train, args=("a", stop.is_set))
+    b = threading.Thread(target=train, args=("b", lambda: False))
+    a.start()
+    b.start()
+    time.sleep(0.3)
+    stop.set()
+    a.join(120)
+    b.join(120)
+    assert results["a"].cancelled
+    assert not results["b"].cancelled and results["b"].summary["completed"].all()
+    assert_same(results["b"], run_comparison(config, executor="inline"))
 
 
 def test_records_travel_compactly_and_arrive_unchanged():
