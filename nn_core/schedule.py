@@ -358,8 +358,11 @@ class LocalPool:
         return pool
 
     def warm(self) -> None:
-        """Start the workers now (returns at once; they load while the caller goes on)."""
-        if self.workers > 1 and not self.running():
+        """Start the workers now (returns at once; they load while the caller goes on). Not in
+        a worker process: one that imports its parent's unguarded main script must not start a
+        pool of its own (it would outlive the parent)."""
+        in_worker = multiprocessing.parent_process() is not None
+        if self.workers > 1 and not self.running() and not in_worker:
 
             def start():
                 self.executor()
