@@ -42,6 +42,10 @@ class _Tally:
         self.t0 = time.perf_counter()
 
     def add(self, index: int, epoch: int, steps: int) -> None:
+        # a retried task's dead worker may have sent progress that its rerun sends again
+        steps = min(steps, self.tasks[index].steps - self.of_task[index])
+        if steps <= 0:
+            return
         self.done += steps
         self.of_task[index] += steps
         self._report(self.tasks[index], epoch)

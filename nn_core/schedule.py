@@ -589,9 +589,12 @@ def run_tasks(
                 on_done(task, records)
         finished = True
     finally:
-        _stop(running, channel, wait_for_running=finished and backend.name != "dask")
+        # only pool tasks hear the stop flag; elsewhere a running task is not waited for
+        _stop(running, channel, wait_for_running=finished and isinstance(channel, PoolChannel))
         if finished:
             for future, task in list(running.items()):
+                if not future.done():
+                    continue
                 try:
                     records = future.result()
                 except Exception:  # a cancelled or broken task: nothing to keep

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -107,6 +108,11 @@ def test_inline_and_the_local_pool_give_the_same_tables(pool, small_tasks):
     assert len(partial) == len(config.runs) * 3
     done = [p.done_steps for p in progress]
     assert done == sorted(done) and done[-1] == progress[-1].total_steps
+    # any concurrent.futures executor will do: progress then comes per finished task
+    seen = []
+    with ThreadPoolExecutor(2) as threads:
+        assert_same(inline, run_comparison(config, progress=seen.append, executor=threads))
+    assert seen and seen[-1].done_steps == seen[-1].total_steps
     # whole groups (no cutting) give the same numbers as the slices
     assert_same(inline, run_comparison(config, executor="inline", lockstep=False))
 
