@@ -5,11 +5,12 @@
     results.curves, results.gradients, results.histograms, results.summary
     results.to_csv("out/")
 
-The package imports neither streamlit nor plotly. Its process-wide state is exactly two things:
+The package imports neither streamlit nor plotly. Its process-wide state is exactly this:
 :data:`nn_core.schedule.LOCAL_POOL`, the local process pool used when ``run_comparison`` is given
-no executor (empty until a comparison needs it, shut down at exit), and the allocator tuning made
-on import (:mod:`nn_core.allocator`: glibc keeps freed temporaries for the next training step;
-``NN_CORE_MALLOC=default`` turns it off).
+no executor (empty until a comparison needs it, shut down at exit); the allocator tuning made on
+import (:mod:`nn_core.allocator`: glibc keeps freed temporaries for the next training step;
+``NN_CORE_MALLOC=default`` turns it off); and NumPy's BLAS set to one thread while a task trains
+in-process (restored afterwards).
 """
 
 from . import allocator
