@@ -37,7 +37,7 @@ class Job:
     dtype: str = "float64"  # torch only; ours always trains in the workload's dtype (float64)
     threads: int | None = None  # ours: NumPy's BLAS threads (None: default); torch: required
     one_by_one: bool = False  # ours comparisons only: run_comparison(lockstep=False)
-    one_process: bool = False  # ours comparisons only: run_comparison(parallel=False)
+    one_process: bool = False  # ours comparisons only: run_comparison(executor="inline")
     warmup: bool = False  # a 1-epoch, 1-seed version, run untimed before the rounds
 
     def resolve(self) -> Workload:
@@ -69,7 +69,7 @@ def run_ours(job: Job) -> Outcome:
         if w.kind == "comparison":
             kwargs = {"lockstep": False} if job.one_by_one else {}
             if job.one_by_one or job.one_process:
-                kwargs["parallel"] = False
+                kwargs["executor"] = "inline"
             time.sleep(SETTLE_SECONDS)
             start = time.perf_counter()
             res = run_comparison(config, data=data, **kwargs)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nn_core import blas, parallel
+from nn_core import blas, schedule
 
 from . import floor, landscape, machine
 from .engines import Job, Outcome, TorchUnavailable, TorchWorker, has_one_by_one, run_ours
@@ -221,14 +221,14 @@ def report(rows: list[Row], threads: int, torch_note: str) -> list[str]:
     ]
     if "ours_1p" in present:
         out.append(
-            "Comparisons: 'ours' may share the lockstep groups with a worker process on the "
-            "second core when that is estimated to pay (nn_core/parallel.py); 'ours 1 proc' = "
-            "run_comparison(parallel=False), every group in this process."
+            "Comparisons: 'ours' hands its tasks to the local process pool when that is "
+            "estimated to pay (nn_core/schedule.py choose); 'ours 1 proc' = "
+            "run_comparison(executor='inline'), every task in this process."
         )
     if "ours_seq" in present:
         out.append(
-            "'ours 1-by-1' = run_comparison(lockstep=False, parallel=False): the runs trained one "
-            "after another instead of in lockstep groups."
+            "'ours 1-by-1' = run_comparison(lockstep=False, executor='inline'): the runs trained "
+            "one after another instead of in lockstep groups."
         )
     if any(m.at_least for r in rows for m in r.m.values()):
         out.append(
@@ -456,10 +456,14 @@ def main(argv: list[str] | None = None) -> int:
     print("nn_core vs PyTorch (CPU): the same training on both engines")
     for line in machine.describe():
         print("  " + line)
-    parallel.warm()  # as the dashboard does on its first page: a comparison can share at once
+    schedule.LOCAL_POOL.warm()  # as the dashboard does on its first page
     print(
-        "  worker process for comparisons: "
-        + ("started ahead, as the dashboard does" if parallel.running() else "unavailable here")
+        "  local process pool for comparisons: "
+        + (
+            f"{schedule.LOCAL_POOL.workers} workers, started ahead as the dashboard does"
+            if schedule.LOCAL_POOL.workers > 1
+            else "one core: comparisons train in-process"
+        )
     )
 
     torch = None

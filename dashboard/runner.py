@@ -63,14 +63,18 @@ def run(
     cancel: Callable[[], bool] | None = None,
     cache: ResultCache = CACHE,
     partial: list | None = None,
+    executor=None,
 ) -> tuple[str, Results, bool]:
     """(key, results, from_cache). Cancelled comparisons are returned but not cached;
-    ``partial`` collects finished runs as they complete (see ``run_comparison``)."""
+    ``partial`` collects finished runs as they complete and ``executor`` says where to train
+    (see ``run_comparison``; it does not change the results, so it is not in the key)."""
     key = cache_key(config, data_fingerprint)
     hit = cache.get(key)
     if hit is not None:
         return key, hit, True
-    results = run_comparison(config, progress, cancel, data=data, partial=partial)
+    results = run_comparison(
+        config, progress, cancel, data=data, partial=partial, executor=executor
+    )
     if not results.cancelled:
         cache.put(key, results)
     return key, results, False

@@ -23,7 +23,7 @@ from nn_core.optimizers import RULES
 from nn_core.results import Results
 from nn_core.training import build_architecture
 
-from . import data_source, runner, state
+from . import compute, data_source, runner, state
 
 W = "w_"  # prefix of every sidebar widget key (cleared when a new configuration is loaded)
 RUNS_BASE_KEY = "lab_runs_base"
@@ -378,6 +378,7 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
                 key=W + "tr_step_epochs",
                 help="Record the loss at every step of the first N epochs",
             )
+            compute.settings()
         with st.expander("Runs", expanded=not presenting):
             slots["runs"] = st.empty()
             runs_table = st.data_editor(
@@ -473,6 +474,9 @@ def _run(config: ExperimentConfig) -> None:
             st.error(f"Not trained: {exc.message}")
             return
         fingerprint = data_source.fingerprint(upload, config)
+    where = compute.executor()
+    if where is None:
+        return
     area = st.empty()  # cleared when training ends
     with area.container():
         st.button("Cancel", key=W + "cancel", help="Stop and keep the runs that finished")
@@ -492,7 +496,9 @@ def _run(config: ExperimentConfig) -> None:
 
     partial: list = []
     st.session_state[PARTIAL_KEY] = (config, partial, data)
-    _, results, _ = runner.run(config, data, fingerprint, progress=progress, partial=partial)
+    _, results, _ = runner.run(
+        config, data, fingerprint, progress=progress, partial=partial, executor=where
+    )
     st.session_state.pop(PARTIAL_KEY, None)
     if report is not None:
         results.data_report = report.to_dict()

@@ -5,18 +5,22 @@
     results.curves, results.gradients, results.histograms, results.summary
     results.to_csv("out/")
 
-The package imports neither streamlit nor plotly and keeps no global mutable state. The one
-process-wide setting it makes is allocator tuning on import (:mod:`nn_core.allocator`: glibc keeps
-freed temporaries for the next training step; ``NN_CORE_MALLOC=default`` turns it off).
+The package imports neither streamlit nor plotly. Its process-wide state is exactly this:
+:data:`nn_core.schedule.LOCAL_POOL`, the local process pool used when ``run_comparison`` is given
+no executor (empty until a comparison needs it, shut down at exit); the allocator tuning made on
+import (:mod:`nn_core.allocator`: glibc keeps freed temporaries for the next training step;
+``NN_CORE_MALLOC=default`` turns it off); and NumPy's BLAS set to one thread while a task trains
+in-process (restored afterwards).
 """
 
 from . import allocator
+from .compare import run_comparison
 from .config import ConfigError, ExperimentConfig, RunConfig
 from .presets import PRESETS
 from .results import Results
 from .sweep import SweepConfig, run_sweep
 from .tabular import DataError
-from .training import Progress, run_comparison
+from .training import Progress
 
 allocator.tune()
 

@@ -1,9 +1,10 @@
 """How many threads NumPy's BLAS uses, and limiting them for a block of code.
 
-A comparison split over two processes (:mod:`nn_core.parallel`) runs one single-threaded BLAS in
-each, so the two processes do not fight over the same two cores. NumPy ships OpenBLAS; when
-``threadpoolctl`` is installed it is used, otherwise OpenBLAS's own ``*_set_num_threads`` is
-found with ctypes (Linux). Where neither is available the functions change nothing.
+Every task of a comparison (:mod:`nn_core.schedule`) runs with a single-threaded BLAS, so that
+the numbers do not depend on where it ran and worker processes do not fight over cores. NumPy
+ships OpenBLAS; when ``threadpoolctl`` is installed it is used, otherwise OpenBLAS's own
+``*_set_num_threads`` is found with ctypes (Linux). Where neither is available the functions
+change nothing.
 """
 
 from __future__ import annotations

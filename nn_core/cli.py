@@ -1,7 +1,8 @@
 """Command line: ``python -m nn_core presets | datasets | compare | sweep | surface``.
 
 Bad input (unknown preset, malformed or invalid config, a CSV file the loader refuses, unwritable
-output folder) exits with code 2 and one line on stderr, never a traceback.
+output folder, a Dask scheduler that cannot be reached) exits with code 2 and one line on stderr,
+never a traceback.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from . import datasets, optimizers, surfaces, tabular
 from .config import TASKS, ConfigError, ExperimentConfig
 from .presets import PRESETS
+from .schedule import SchedulerError
 from .tabular import DataError
 
 EXIT_BAD_INPUT = 2
@@ -45,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--csv", type=Path, help="train on this CSV file instead of dataset.name")
     c.add_argument("--target", help="the CSV's target column (required with --csv)")
     c.add_argument("--task", choices=TASKS, help="override dataset.task")
+    c.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="train on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786); "
+        "default: $NN_CORE_SCHEDULER, else this machine (in-process or a local process pool)",
+    )
     c.add_argument(
         "--quiet",
         action="store_true",
@@ -190,7 +198,7 @@ def _list_datasets() -> None:
 
 
 def _compare(args) -> int:
-    from .training import run_comparison
+    from .compare import run_comparison
 
     config = _load(args)
     data, report = _data(args, config)
@@ -199,7 +207,13 @@ def _compare(args) -> int:
     except OSError as exc:
         raise UsageError(f"cannot create output folder {args.out}: {exc}") from None
     show = not args.quiet and sys.stderr.isatty()
-    results = run_comparison(config, progress=_progress_printer() if show else None, data=data)
+    results = run_comparison(
+        config,
+        progress=_progress_printer() if show else None,
+        # bundled data is read again inside each task; only a CSV file travels with them
+        data=data if args.csv is not None else None,
+        executor=args.scheduler,
+    )
     if show:
         sys.stderr.write("\n")
     paths = results.to_csv(args.out)
@@ -397,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sweep":
             return _sweep(args)
         return _compare(args)
-    except (UsageError, ConfigError, DataError) as exc:
+    except (UsageError, ConfigError, DataError, SchedulerError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

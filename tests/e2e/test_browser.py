@@ -177,8 +177,8 @@ def test_two_sessions_do_not_see_each_other(browser, server):
 
 
 def test_cancel_keeps_what_finished_and_the_next_run_works(page, server):
-    """A long comparison (shared with the worker process) cancelled from the browser: the page
-    says what was kept, and a new comparison afterwards trains normally."""
+    """A long comparison (its tasks on the local process pool) cancelled from the browser: the
+    page says what was kept, and a new comparison afterwards trains normally."""
     from dashboard.state import encode_config
 
     long = ExperimentConfig.preset("default").with_training(epochs=2000, seeds=2)  # ~20 s
@@ -197,7 +197,7 @@ def test_cancel_keeps_what_finished_and_the_next_run_works(page, server):
     assert "Traceback" not in text
     assert not page.locator('[data-testid="stException"]').count()
     shoot(page, "cancelled")
-    # the same session trains again (a fresh worker replaces the one the cancel stopped)
+    # the same session trains again (the pool's workers are free after the cancel)
     open_app(page, server, "?preset=default")
     run_comparison(page)
     assert "Mini-batch" in legend(page)
