@@ -343,46 +343,44 @@ def _sweep(args) -> int:
 
 
 def _sweep_executor(args):
-    """Dask when a scheduler is named, else a local pool of spawned processes (never forked)."""
+    """Dask when a scheduler is named, else the local pool (nn_core.schedule.LocalPool: worker
+    processes started by a fork server, never forked from this one), or in-process with one
+    worker."""
     import contextlib
-    import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
 
-    address = args.scheduler or os.environ.get("NN_CORE_SCHEDULER")
+    from . import schedule
+
+    address = args.scheduler or os.environ.get(schedule.ENV_SCHEDULER)
     if address:
-        return _dask_executor(address)
-    workers = args.workers or os.cpu_count() or 1
+        try:
+            cluster = schedule.connect(address)
+        except schedule.SchedulerError as exc:
+            raise UsageError(str(exc)) from None
+
+        @contextlib.contextmanager
+        def on_cluster():
+            try:
+                yield cluster.executor
+            finally:
+                cluster.close()
+
+        return on_cluster()
+    workers = args.workers or schedule.cores()
     if workers < 1:
         raise UsageError("--workers must be at least 1")
     if workers == 1:
-        from .sweep import InlineExecutor
-
-        return contextlib.nullcontext(InlineExecutor())
-    ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
-
-
-def _dask_executor(address: str):
-    import contextlib
-
-    try:
-        from distributed import Client
-    except ImportError:
-        raise UsageError("--scheduler needs the distributed package") from None
-    try:
-        client = Client(address, timeout="10s")
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"cannot reach the scheduler at {address}: {exc}") from None
+        return contextlib.nullcontext(schedule.InlineExecutor())
+    pool = schedule.LocalPool(workers)
 
     @contextlib.contextmanager
-    def session():
+    def on_pool():
         try:
-            yield client.get_executor()
+            yield pool.executor()
         finally:
-            client.close()
+            pool.shutdown()
 
-    return session()
+    return on_pool()
 
 
 def _sweep_progress():

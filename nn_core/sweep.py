@@ -408,18 +408,6 @@ def _finite_min(values: np.ndarray) -> float:
     return float(finite.min()) if finite.size else math.nan
 
 
-class InlineExecutor(Executor):
-    """Runs each task when it is submitted, in this process."""
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        future: Future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller through the future
-            future.set_exception(exc)
-        return future
-
-
 # --- finished runs kept on disk -----------------------------------------------------------------
 
 
@@ -539,7 +527,10 @@ def run_sweep(
     reuses them. ``cancel()`` returning true stops submitting work; the finished runs are kept
     and the tables say ``cancelled``. ``data`` replaces the configured dataset (an upload)."""
     sweep = sweep or SweepConfig()
-    executor = executor or InlineExecutor()
+    if executor is None:
+        from .schedule import InlineExecutor
+
+        executor = InlineExecutor()
     n_train = _n_train(config, data)
     bsize = sweep.batch_size if sweep.batch_size is not None else comparison_batch_size(config)
     if bsize != "full":
