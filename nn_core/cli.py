@@ -16,6 +16,7 @@ import numpy as np
 from . import datasets, optimizers, surfaces, tabular
 from .config import TASKS, ConfigError, ExperimentConfig
 from .presets import PRESETS
+from .results import neutralised_json, write_csv
 from .tabular import DataError
 
 EXIT_BAD_INPUT = 2
@@ -182,7 +183,9 @@ def _compare(args) -> int:
         sys.stderr.write("\n")
     paths = results.to_csv(args.out)
     if report is not None:
-        (args.out / "data_report.json").write_text(json.dumps(report.to_dict(), indent=2))
+        (args.out / "data_report.json").write_text(
+            json.dumps(neutralised_json(report.to_dict()), indent=2)
+        )
         paths = [*paths, args.out / "data_report.json"]
         for line in report.notes():
             print(f"data: {line}")
@@ -211,8 +214,8 @@ def _write_landscape(args, results) -> list[Path]:
     except ValueError as exc:
         raise UsageError(f"landscape: {exc}") from None
     grid, path = args.out / "landscape.csv", args.out / "path.csv"
-    land.grid_frame().to_csv(grid, index=False)
-    land.paths.to_csv(path, index=False)
+    write_csv(land.grid_frame(), grid)
+    write_csv(land.paths, path)
     print(f"landscape: the plane captures {land.plane.explained:.1%} of the weights' movement")
     return [grid, path]
 
