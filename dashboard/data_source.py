@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from nn_core import ExperimentConfig, tabular
+from nn_core import ExperimentConfig, budget, tabular
 from nn_core.datasets import BUNDLED, DATASETS, Dataset
 
 UPLOAD_KEY = "lab_upload"
@@ -41,6 +41,20 @@ def source_of(config: ExperimentConfig) -> str:
     if chosen == "upload" and st.session_state.get(UPLOAD_KEY) is not None:
         return "upload"
     return "bundled" if config.dataset.name in BUNDLED else "synthetic"
+
+
+def shape(config: ExperimentConfig) -> budget.Shape:
+    """The data's shape for the memory and work estimate, before anything is loaded: the
+    configured synthetic or bundled data, or the session's upload (rows counted as its line
+    breaks, inputs as its columns; the exact shape is checked again when it is loaded)."""
+    upload: Upload | None = st.session_state.get(UPLOAD_KEY)
+    if source_of(config) != "upload" or upload is None:
+        return budget.shape_of(config)
+    rows = max(upload.raw.count(b"\n"), 1)
+    columns, _ = _columns(upload.digest, upload.raw)
+    n_val = round(config.dataset.val_fraction * rows)
+    sizes = (max(len(columns) - 1, 1), *config.network.hidden_layers, 10)
+    return budget.Shape(rows - n_val, n_val, sizes)
 
 
 def fingerprint(upload: Upload, config: ExperimentConfig) -> str:

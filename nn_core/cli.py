@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from . import datasets, optimizers, surfaces, tabular
-from .config import TASKS, ConfigError, ExperimentConfig
+from . import budget, datasets, optimizers, surfaces, tabular
+from .config import MAX_CONFIG_BYTES, TASKS, ConfigError, ExperimentConfig, load_json
 from .presets import PRESETS
 from .results import neutralised_json, write_csv
 from .tabular import DataError
@@ -106,11 +108,19 @@ def _load(args) -> ExperimentConfig:
     if args.preset is not None:
         config = ExperimentConfig.preset(args.preset)
     else:
+        try:  # at most one byte more than a configuration may hold: /dev/zero is refused
+            with open(args.config, "rb") as fh:
+                raw = fh.read(MAX_CONFIG_BYTES + 1)
+        except OSError as exc:
+            raise UsageError(f"cannot read config {args.config}: {exc.strerror or exc}") from None
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise UsageError(
+                f"config {args.config} is larger than {MAX_CONFIG_BYTES // 1024} KiB (the limit)"
+            )
         try:
-            text = args.config.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read config {args.config}: {exc}") from None
-        config = ExperimentConfig.from_json(text)
+            config = ExperimentConfig.from_dict(load_json(raw))
+        except ConfigError as exc:
+            raise ConfigError(exc.path, f"{exc.message} (in {args.config})") from None
     changes = {k: v for k, v in (("epochs", args.epochs), ("seeds", args.seeds)) if v is not None}
     if changes:
         config = config.with_training(**changes)
@@ -173,10 +183,11 @@ def _compare(args) -> int:
 
     config = _load(args)
     data, report = _data(args, config)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output folder {args.out}: {exc}") from None
+    plan = budget.plan(config, budget.shape_of(config, data))  # refuses what cannot fit
+    config = plan.config
+    _check_writable(args.out)
+    if plan.note:
+        print(f"note: {plan.note}")
     show = not args.quiet and sys.stderr.isatty()
     results = run_comparison(config, progress=_progress_printer() if show else None, data=data)
     if show:
@@ -199,6 +210,31 @@ def _compare(args) -> int:
         paths += _write_landscape(args, results)
     print(f"wrote {len(paths)} files to {args.out}")
     return 0
+
+
+OUTPUT_FILES = (
+    "config.json", "curves.csv", "steps.csv", "gradients.csv", "histograms.csv", "summary.csv",
+    "data_report.json", "landscape.csv", "path.csv",
+)  # fmt: skip
+
+
+def _check_writable(out: Path) -> None:
+    """Create ``out`` and prove a file can be written there *before* minutes of training: a
+    read-only folder, a full disk or a read-only earlier output is refused now, in one line."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        for name in OUTPUT_FILES:
+            path = out / name
+            if path.exists() and (path.is_dir() or not os.access(path, os.W_OK)):
+                raise PermissionError(f"{path} cannot be overwritten")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise UsageError(f"cannot write to output folder {out}: {why}") from None
 
 
 def _write_landscape(args, results) -> list[Path]:
