@@ -446,7 +446,7 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
             "Run comparison",
             type="primary",
             disabled=not valid,
-            help=reason or "Train every run for every seed",
+            help=md(reason) if reason else "Train every run for every seed",
             width="stretch",
             key=W + "run",
         )

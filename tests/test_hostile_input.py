@@ -3,6 +3,7 @@ and decompression, links reproduced exactly (issue 14, items 3-7)."""
 
 import base64
 import json
+import re
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -219,3 +220,56 @@ def test_an_over_budget_config_is_refused_before_training(tmp_path, capsys, monk
     assert main(["compare", "--config", str(path), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: training.epochs") and "fewer" in err and "\n" not in err
+
+
+# --- uploads -----------------------------------------------------------------------------------
+
+
+def test_streamlits_upload_limit_is_the_apps():
+    import tomllib
+
+    from nn_core import tabular
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["maxUploadSize"] * 2**20 == tabular.MAX_BYTES
+
+
+def test_a_refused_upload_leaves_no_bytes_in_the_session():
+    from dashboard import data_source
+
+    at = app()
+    at.sidebar.radio(key="w_ds_source").set_value("upload").run()
+    junk = b"\x00\xff" * 300_000 + b"<a href='x'>*name*</a>"
+    at.sidebar.file_uploader(key="w_upload").upload("![x](http:h).csv", junk).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state[data_source.UPLOAD_KEY] is None
+    assert "w_upload" not in at.session_state  # the refused widget (and its copy) is gone
+    errors = [e.value for e in at.sidebar.error]
+    assert any(e.startswith("\\!\\[x\\]") for e in errors), errors  # named, as text
+
+
+MARKUP = "[Click here to log in](http://evil.example) ![p](http://evil.example/p.png)"
+
+
+def _markdown_texts(at) -> list[str]:
+    kinds = ("markdown", "caption", "warning", "error", "info", "success", "subheader", "title")
+    return [str(e.value) for kind in kinds for e in getattr(at, kind)]
+
+
+@pytest.mark.parametrize("page", ["pages/1_loss_curves.py", "pages/3_gradient_health.py",
+                                  "pages/4_loss_landscape.py"])  # fmt: skip
+def test_markup_in_run_labels_never_reaches_markdown_unescaped(page):
+    runs = [{"label": MARKUP[:60], "optimizer": "sgd", "lr": 0.1, "batch_size": 16},
+            {"label": "<a href='http://evil.example'>x</a>", "optimizer": "adam"}]  # fmt: skip
+    doc = {"dataset": {"n_samples": 80}, "network": {"hidden_layers": [4]},
+           "training": {"epochs": 3}, "runs": runs}  # fmt: skip
+    at = AppTest.from_file(str(ROOT / page), default_timeout=120)
+    at.query_params["config"] = state.encode_config(ExperimentConfig.from_dict(doc))
+    at.run()
+    next(b for b in at.sidebar.button if b.label == "Run comparison").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    texts = _markdown_texts(at)
+    if page.startswith("pages/4"):  # its caveat names the runs far from the plane
+        assert any("evil" in t for t in texts)
+    for value in texts:  # no link, image or tag opens: each is backslash-escaped
+        assert not re.search(r"(?<!\\)\]\(|(?<!\\)<a", value), value
