@@ -1,0 +1,47 @@
+"""Hostile text in a real browser: run labels holding Markdown and an HTML link, and a preset
+name holding a Markdown image, are shown as text; no link opens and no image is fetched."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard import state
+from nn_core import ExperimentConfig
+
+from .test_browser import TIMEOUT, go_to, legend, open_app, run_comparison, settle
+
+pytestmark = pytest.mark.browser
+
+PIXEL = "http://127.0.0.1:9/pixel.png"  # loopback and closed: nothing leaves the machine
+LINK_LABEL = "<a href='http://127.0.0.1:9/login'>Log in</a>"
+MD_LABEL = "[Click here](http://127.0.0.1:9/x) **b**"
+
+
+def _anchors_to_bait(page) -> int:
+    return page.eval_on_selector_all('a[href*="127.0.0.1:9"]', "els => els.length")
+
+
+def test_hostile_labels_and_preset_render_as_text(page, server):
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    open_app(page, server, "?preset=" + f"![x]({PIXEL})")
+    warning = page.locator('[data-testid="stAlert"]', has_text="unknown preset").first
+    warning.wait_for(timeout=TIMEOUT)
+    assert f"![x]({PIXEL})" in warning.inner_text()  # the name, as typed
+    assert page.eval_on_selector_all(f'img[src="{PIXEL}"]', "els => els.length") == 0
+
+    runs = [
+        {"label": LINK_LABEL, "optimizer": "sgd", "lr": 0.1, "batch_size": 16},
+        {"label": MD_LABEL, "optimizer": "adam", "lr": 0.01, "batch_size": 16},
+    ]
+    doc = {"dataset": {"n_samples": 80}, "network": {"hidden_layers": [4]},
+           "training": {"epochs": 3}, "runs": runs}  # fmt: skip
+    open_app(page, server, "?config=" + state.encode_config(ExperimentConfig.from_dict(doc)))
+    run_comparison(page)
+    shown = legend(page)
+    assert any(LINK_LABEL in t for t in shown) and any(MD_LABEL in t for t in shown), shown
+    assert _anchors_to_bait(page) == 0
+    go_to(page, "Loss landscape")
+    settle(page)
+    assert _anchors_to_bait(page) == 0
+    assert not [u for u in requested if u.startswith("http://127.0.0.1:9/")], requested
