@@ -273,3 +273,14 @@ def test_markup_in_run_labels_never_reaches_markdown_unescaped(page):
         assert any("evil" in t for t in texts)
     for value in texts:  # no link, image or tag opens: each is backslash-escaped
         assert not re.search(r"(?<!\\)\]\(|(?<!\\)<a", value), value
+
+
+def test_long_column_names_are_cut_and_long_class_labels_refused():
+    from nn_core import tabular
+
+    header = "a" * 5000 + ",target\n"
+    _, report = tabular.load_dataset((header + "1,x\n2,y\n" * 20).encode(), "target")
+    assert all(len(n) <= tabular.MAX_NAME for n in report.feature_names)
+    rows = "".join(f"{i},{'z' * 100 if i % 2 else 'b'}\n" for i in range(40))
+    with pytest.raises(tabular.DataError, match="class label of 100 characters"):
+        tabular.load_dataset(("x,target\n" + rows).encode(), "target")
