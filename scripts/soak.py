@@ -92,7 +92,10 @@ def open_app(page, url: str) -> None:
 
 
 def set_seed(page, seed: int) -> None:
-    box = page.get_by_label("First seed")
+    box = page.get_by_label("First seed", exact=True)
+    if not box.is_visible():  # the Training expander closes when the sidebar is redrawn
+        page.get_by_test_id("stSidebarUserContent").get_by_text("Training", exact=True).click()
+        box.wait_for(state="visible", timeout=TIMEOUT)
     box.fill(str(seed))
     box.press("Enter")
     settle(page)

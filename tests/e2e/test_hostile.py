@@ -45,3 +45,21 @@ def test_hostile_labels_and_preset_render_as_text(page, server):
     settle(page)
     assert _anchors_to_bait(page) == 0
     assert not [u for u in requested if u.startswith("http://127.0.0.1:9/")], requested
+
+
+def test_a_link_beyond_the_old_widget_ranges_is_kept_exactly(page, server):
+    doc = {"dataset": {"n_samples": 30_000, "noise": 3.5, "val_fraction": 0.7},
+           "network": {"hidden_layers": [3]},
+           "training": {"epochs": 6000, "seeds": 12, "step_epochs": 60, "dtype": "float32",
+                        "snapshot_every": 13},
+           "runs": [{"label": "a", "optimizer": "sgd", "lr": 0.1}]}  # fmt: skip
+    wanted = ExperimentConfig.from_dict(doc)
+    open_app(page, server, "?config=" + state.encode_config(wanted))
+    for section in ("Data", "Training"):
+        page.get_by_text(section, exact=True).first.click()
+        settle(page)
+    sidebar = page.get_by_test_id("stSidebarUserContent")
+    for label, value in (("Samples", "30000"), ("Epochs", "6000"), ("Seeds", "12")):
+        assert sidebar.get_by_label(label, exact=True).input_value() == value, label
+    link = page.url.split("config=", 1)[1].split("&", 1)[0]
+    assert state.decode_config(link) == wanted
