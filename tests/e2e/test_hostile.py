@@ -55,11 +55,12 @@ def test_a_link_beyond_the_old_widget_ranges_is_kept_exactly(page, server):
            "runs": [{"label": "a", "optimizer": "sgd", "lr": 0.1}]}  # fmt: skip
     wanted = ExperimentConfig.from_dict(doc)
     open_app(page, server, "?config=" + state.encode_config(wanted))
-    for section in ("Data", "Training"):
-        page.get_by_text(section, exact=True).first.click()
-        settle(page)
     sidebar = page.get_by_test_id("stSidebarUserContent")
+    for section in ("Data", "Training"):  # open the two settings sections
+        sidebar.get_by_text(section, exact=True).first.click()
+        settle(page)
     for label, value in (("Samples", "30000"), ("Epochs", "6000"), ("Seeds", "12")):
         assert sidebar.get_by_label(label, exact=True).input_value() == value, label
+    assert "config=" in page.url, page.url
     link = page.url.split("config=", 1)[1].split("&", 1)[0]
     assert state.decode_config(link) == wanted
