@@ -67,10 +67,11 @@ def test_plotly_labels_show_links_as_text():
 
 
 def test_every_run_chart_escapes_a_hostile_run_label(small):
-    config = small(runs=[{"label": EVIL, "optimizer": "sgd", "batch_size": 8, "lr": 0.05}])
+    label = '<a href="http://evil">Click</a> [x](http://h)'
+    config = small(runs=[{"label": label, "optimizer": "sgd", "batch_size": 8, "lr": 0.05}])
     res = run_comparison(config, parallel=False)
-    colors = {EVIL: "#000000"}
-    g = res.gradients[res.gradients["run"] == EVIL]
+    colors = {label: "#000000"}
+    g = res.gradients[res.gradients["run"] == label]
     figs = [
         curves.loss_curves(res.curves, colors),
         curves.step_curves(res.steps, colors, False, False),
