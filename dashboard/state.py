@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
+import threading
 import zlib
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from nn_core import PRESETS, ConfigError, ExperimentConfig, budget
@@ -200,3 +204,43 @@ def results_key(results: Any) -> str:
         repr(float(data.X_train.sum())),
     ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:24]
+
+
+class PickledLRU:
+    """A process-wide, thread-safe LRU store of pickled values bounded by their total size in
+    bytes (``st.cache_data`` bounds only the number of entries). Like ``st.cache_data`` it keeps
+    pickles and returns a fresh copy on every hit, so a caller may modify what it gets; a value
+    larger than the whole budget is built every time and not kept."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[Any, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_build(self, key: Any, build: Callable[[], Any]) -> Any:
+        with self._lock:
+            blob = self._items.get(key)
+            if blob is not None:
+                self._items.move_to_end(key)
+        if blob is not None:
+            return pickle.loads(blob)
+        value = build()
+        blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        if len(blob) <= self.max_bytes:
+            with self._lock:
+                self._items[key] = blob
+                self._items.move_to_end(key)
+                while self.nbytes > self.max_bytes:
+                    self._items.popitem(last=False)
+        return value
+
+    @property
+    def nbytes(self) -> int:
+        return sum(len(b) for b in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+FIGURE_BUDGET = 256 * 2**20  # drawn figures kept for reruns, shared by every session
+FIGURES = PickledLRU(FIGURE_BUDGET)

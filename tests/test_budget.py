@@ -109,3 +109,26 @@ def test_a_sessions_history_is_bounded_by_size(monkeypatch):
     kept = [r for _, r in state.history(session)]
     assert kept == results[2:] and session[state.RESULTS_KEY] is results[3]
     assert sum(results_bytes(r) for r in kept) <= budget.SESSION_BUDGET
+
+
+def test_the_figure_cache_is_bounded_by_bytes_and_returns_copies():
+    import numpy as np
+
+    cache = state.PickledLRU(max_bytes=3 * 8_200)
+    built = []
+
+    def make(i):
+        def build():
+            built.append(i)
+            return {"z": np.full(1000, float(i))}  # ~8 KB pickled
+
+        return build
+
+    for i in range(5):
+        cache.get_or_build(i, make(i))
+    assert len(cache) == 3 and cache.nbytes <= cache.max_bytes  # not five
+    first = cache.get_or_build(4, make(4))
+    first["z"][:] = -1  # a caller changing its figure does not change the cached one
+    assert cache.get_or_build(4, make(4))["z"][0] == 4.0 and built == [0, 1, 2, 3, 4]
+    cache.get_or_build("huge", lambda: np.zeros(10_000))  # larger than the budget: not kept
+    assert "huge" not in cache._items
