@@ -116,15 +116,16 @@ def render_upload() -> Upload | None:
             st.error(f"{text.md(refused[0])}: {text.md(refused[1])}", icon="⚠️")
         st.caption("No file yet. Bad files are refused with a message; nothing else is lost.")
         return None
+    st.caption(f"Using **{text.md(upload.name)}** ({len(upload.raw):,} bytes).")
     columns, why = _columns(upload.digest, upload.raw)
-    if why:  # refused whatever the target: forget its bytes (and the widget's copy) now
+    if why:  # refused whatever the target: forget its bytes now, and the widget's copy (a
+        # new widget key) on the next rerun; the refusal stays on screen until another file
+        st.error(f"{text.md(upload.name)}: {text.md(why)}", icon="⚠️")
         st.session_state[UPLOAD_KEY] = None
         st.session_state[REFUSED_KEY] = (upload.name[:200], why)
         st.session_state[WIDGET_KEY] = st.session_state.get(WIDGET_KEY, 0) + 1
-        st.session_state.pop(widget, None)
-        st.rerun()
+        return None
     st.session_state.pop(REFUSED_KEY, None)
-    st.caption(f"Using **{text.md(upload.name)}** ({len(upload.raw):,} bytes).")
     target = upload.target if upload.target in columns else columns[-1]
     target = st.selectbox("Target column", columns, index=columns.index(target), key="w_target")
     task = st.selectbox(

@@ -242,10 +242,12 @@ def test_a_refused_upload_leaves_no_bytes_in_the_session():
     junk = b"\x00\xff" * 300_000 + b"<a href='x'>*name*</a>"
     at.sidebar.file_uploader(key="w_upload").upload("![x](http:h).csv", junk).run()
     assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state[data_source.UPLOAD_KEY] is None
-    assert "w_upload" not in at.session_state  # the refused widget (and its copy) is gone
+    assert at.session_state[data_source.UPLOAD_KEY] is None  # the app's copy is gone at once
     errors = [e.value for e in at.sidebar.error]
     assert any(e.startswith("\\!\\[x\\]") for e in errors), errors  # named, as text
+    at.sidebar.number_input(key="w_tr_epochs").set_value(3).run()  # any next rerun
+    assert "w_upload" not in at.session_state  # the refused widget (and its copy) is gone
+    assert any(e.value.startswith("\\!\\[x\\]") for e in at.sidebar.error)  # still said
 
 
 MARKUP = "[Click here to log in](http://evil.example) ![p](http://evil.example/p.png)"
