@@ -14,10 +14,14 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from nn_core import ExperimentConfig, tabular
+from nn_core import ExperimentConfig, budget, tabular
 from nn_core.datasets import BUNDLED, DATASETS, Dataset
 
+from . import text
+
 UPLOAD_KEY = "lab_upload"
+REFUSED_KEY = "lab_upload_refused"  # (file name, why) of the last file refused outright
+WIDGET_KEY = "lab_upload_widget"  # a new upload widget after a refusal drops Streamlit's copy
 SOURCE_KEY = "lab_source"
 SOURCES = {"synthetic": "Synthetic", "bundled": "Bundled real data", "upload": "Upload a CSV"}
 
@@ -41,6 +45,20 @@ def source_of(config: ExperimentConfig) -> str:
     if chosen == "upload" and st.session_state.get(UPLOAD_KEY) is not None:
         return "upload"
     return "bundled" if config.dataset.name in BUNDLED else "synthetic"
+
+
+def shape(config: ExperimentConfig) -> budget.Shape:
+    """The data's shape for the memory and work estimate, before anything is loaded: the
+    configured synthetic or bundled data, or the session's upload (rows counted as its line
+    breaks, inputs as its columns; the exact shape is checked again when it is loaded)."""
+    upload: Upload | None = st.session_state.get(UPLOAD_KEY)
+    if source_of(config) != "upload" or upload is None:
+        return budget.shape_of(config)
+    rows = max(upload.raw.count(b"\n"), 1)
+    columns, _ = _columns(upload.digest, upload.raw)
+    n_val = round(config.dataset.val_fraction * rows)
+    sizes = (max(len(columns) - 1, 1), *config.network.hidden_layers, 10)
+    return budget.Shape(rows - n_val, n_val, sizes)
 
 
 def fingerprint(upload: Upload, config: ExperimentConfig) -> str:
@@ -80,23 +98,34 @@ def _refusal(digest: str, target: str, task: str, _raw: bytes) -> str:
 def render_upload() -> Upload | None:
     """The upload widgets; every refusal is shown next to the widget it concerns."""
     upload: Upload | None = st.session_state.get(UPLOAD_KEY)
+    limit_mib = tabular.MAX_BYTES // 2**20
+    widget = f"w_upload{st.session_state.get(WIDGET_KEY, '')}"
     file = st.file_uploader(
-        "CSV file",
-        key="w_upload",  # no type filter: the loader explains what is wrong with any file
-        help=f"Comma, semicolon or tab separated, at most {tabular.MAX_BYTES // 2**20} MiB, "
+        f"CSV file (at most {limit_mib} MiB)",
+        key=widget,  # no type filter: the loader explains what is wrong with any file
+        help=f"Comma, semicolon or tab separated, at most {limit_mib} MiB, "
         f"{tabular.MAX_ROWS:,} rows and {tabular.MAX_COLUMNS} columns.",
+        max_upload_size=limit_mib,  # the app's limit, also server.maxUploadSize
     )
     if file is not None and (upload is None or upload.raw != file.getvalue()):
         upload = Upload(file.name, file.getvalue())
         st.session_state[UPLOAD_KEY] = upload
     if upload is None:
+        refused = st.session_state.get(REFUSED_KEY)
+        if refused:
+            st.error(f"{text.md(refused[0])}: {text.md(refused[1])}", icon="⚠️")
         st.caption("No file yet. Bad files are refused with a message; nothing else is lost.")
         return None
-    st.caption(f"Using **{upload.name}** ({len(upload.raw):,} bytes).")
+    st.caption(f"Using **{text.md(upload.name)}** ({len(upload.raw):,} bytes).")
     columns, why = _columns(upload.digest, upload.raw)
-    if why:
-        st.error(f"{upload.name}: {why}", icon="⚠️")
+    if why:  # refused whatever the target: forget its bytes now, and the widget's copy (a
+        # new widget key) on the next rerun; the refusal stays on screen until another file
+        st.error(f"{text.md(upload.name)}: {text.md(why)}", icon="⚠️")
+        st.session_state[UPLOAD_KEY] = None
+        st.session_state[REFUSED_KEY] = (upload.name[:200], why)
+        st.session_state[WIDGET_KEY] = st.session_state.get(WIDGET_KEY, 0) + 1
         return None
+    st.session_state.pop(REFUSED_KEY, None)
     target = upload.target if upload.target in columns else columns[-1]
     target = st.selectbox("Target column", columns, index=columns.index(target), key="w_target")
     task = st.selectbox(
@@ -110,7 +139,7 @@ def render_upload() -> Upload | None:
     st.session_state[UPLOAD_KEY] = upload
     why = _refusal(upload.digest, target, task, upload.raw)
     if why:
-        st.error(why, icon="⚠️")
+        st.error(text.md(why), icon="⚠️")
         return None
     if st.button("Remove file", key="w_upload_remove"):
         st.session_state[UPLOAD_KEY] = None

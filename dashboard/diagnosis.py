@@ -3,6 +3,10 @@
 Inputs are the engine's tidy ``gradients`` table for one run and seed. Layers are numbered from
 the input (1) to the output (L+1); "first" and "last hidden" compare layer 1 with layer L, as the
 classic vanishing-gradient demonstrations do.
+
+A run that diverged (:data:`nn_core.results.DIVERGENCE_RULE`: non-finite loss or weights, or a
+training loss above 1000× its start) is said to have diverged first, and no statement that
+something is healthy or reasonable is made about it: its gradients describe a failed run.
 """
 
 from __future__ import annotations
@@ -27,10 +31,46 @@ class Finding:
     detail: str
 
 
-def diagnose(grads: pd.DataFrame) -> list[Finding]:
-    """Findings for one run and seed (rows of ``Results.gradients``)."""
+def outcome(summary: pd.DataFrame, run: str, seed: int) -> pd.Series | None:
+    """The summary row of one run and seed (``diverged``, ``diverged_step``,
+    ``diverged_reason``), or None when it is not there."""
+    rows = summary[(summary["run"] == run) & (summary["seed"] == seed)]
+    return rows.iloc[0] if len(rows) else None
+
+
+def diagnose(grads: pd.DataFrame, summary_row: pd.Series | None = None) -> list[Finding]:
+    """Findings for one run and seed (rows of ``Results.gradients``); ``summary_row`` (from
+    :func:`outcome`) tells whether the run diverged."""
+    diverged = _diverged(grads, summary_row)
     if grads.empty:
-        return [Finding("warning", "No gradient records", "Nothing was recorded for this run.")]
+        found = [Finding("warning", "No gradient records", "Nothing was recorded for this run.")]
+        return [diverged, *found] if diverged else found
+    findings = _diagnose(grads)
+    if diverged is None:
+        return findings
+    return [diverged, *(f for f in findings if f.level != "ok")]
+
+
+def _diverged(grads: pd.DataFrame, row: pd.Series | None) -> Finding | None:
+    from nn_core.results import DIVERGENCE_RULE, REASON_NONFINITE
+
+    if row is not None and bool(row.get("diverged", False)):
+        step = row.get("diverged_step")
+        at = f" at step {int(step)}" if step is not None and pd.notna(step) else ""
+        reason = row.get("diverged_reason") or REASON_NONFINITE
+    elif not grads.empty and not np.isfinite(grads["grad_norm"].to_numpy(float)).all():
+        at, reason = "", "its gradients became non-finite"
+    else:
+        return None
+    return Finding(
+        "problem",
+        "Training diverged",
+        f"This run diverged{at}: {reason} (the rule: {DIVERGENCE_RULE}). The gradient "
+        "statistics below describe a failed run; none of them is healthy.",
+    )
+
+
+def _diagnose(grads: pd.DataFrame) -> list[Finding]:
     first_epoch = grads[grads["epoch"] == grads["epoch"].min()].set_index("layer")
     last_epoch = grads[grads["epoch"] == grads["epoch"].max()].set_index("layer")
     findings: list[Finding] = []

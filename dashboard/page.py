@@ -79,12 +79,9 @@ def download(where: Any, label: str, build: Callable[[], bytes], filename: str, 
     where.download_button(label, build, filename, mime, key=key, on_click="ignore")
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _cached_figure(name: str, key: str, params: tuple, _build: Callable):
-    return _build()
-
-
 def figure(name: str, results: Results, build: Callable, *params: Any):
     """``build()`` cached on the results' identity and ``params`` (the figure's options), so a
-    rerun for an unrelated widget does not rebuild every chart."""
-    return _cached_figure(name, state.results_key(results), params, build)
+    rerun for an unrelated widget does not rebuild every chart; the cache is bounded by bytes
+    (``state.FIGURE_BUDGET``), since one figure of a long comparison can be tens of MB."""
+    key = (name, state.results_key(results), repr(params))
+    return state.FIGURES.get_or_build(key, build)

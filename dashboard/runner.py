@@ -15,18 +15,21 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from nn_core import ExperimentConfig, Results, run_comparison
+from nn_core import ExperimentConfig, Results, budget, run_comparison
 from nn_core.datasets import Dataset
 
 MAX_ENTRIES = 8
 
 
 class ResultCache:
-    """A thread-safe LRU cache of :class:`Results`."""
+    """A thread-safe LRU cache of :class:`Results`, bounded by entries and by estimated bytes
+    (``budget.results_bytes``): four large comparisons must not stay held for hours."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES):
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = budget.CACHE_BUDGET):
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self._items: OrderedDict[str, Results] = OrderedDict()
+        self._sizes: dict[str, int] = {}
         self._lock = threading.Lock()
 
     def get(self, key: str) -> Results | None:
@@ -37,11 +40,20 @@ class ResultCache:
             return None
 
     def put(self, key: str, results: Results) -> None:
+        size = budget.results_bytes(results)
         with self._lock:
+            if size > self.max_bytes:  # larger than the whole cache: the session keeps it
+                return
             self._items[key] = results
+            self._sizes[key] = size
             self._items.move_to_end(key)
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
+            while len(self._items) > self.max_entries or self.nbytes > self.max_bytes:
+                old, _ = self._items.popitem(last=False)
+                self._sizes.pop(old, None)
+
+    @property
+    def nbytes(self) -> int:
+        return sum(self._sizes.values())
 
     def __len__(self) -> int:
         return len(self._items)
@@ -68,6 +80,7 @@ def run(
     """(key, results, from_cache). Cancelled comparisons are returned but not cached;
     ``partial`` collects finished runs as they complete and ``executor`` says where to train
     (see ``run_comparison``; it does not change the results, so it is not in the key)."""
+    config = budget.plan(config, budget.shape_of(config, data)).config  # refuse / thin snapshots
     key = cache_key(config, data_fingerprint)
     hit = cache.get(key)
     if hit is not None:

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nn_core import PRESETS, ConfigError, ExperimentConfig, datasets, tabular
+from nn_core import PRESETS, ConfigError, ExperimentConfig, budget, datasets, tabular
 from nn_core.activations import ACTIVATIONS
+from nn_core.config import MAX_EPOCHS, MAX_SAMPLES, MAX_SEEDS, load_json
 from nn_core.datasets import BUNDLED, DATASETS
 from nn_core.initializers import INITIALIZERS
 from nn_core.optimizers import RULES
@@ -24,15 +25,18 @@ from nn_core.results import Results
 from nn_core.training import build_architecture
 
 from . import compute, data_source, runner, state
+from .text import md
 
 W = "w_"  # prefix of every sidebar widget key (cleared when a new configuration is loaded)
 RUNS_BASE_KEY = "lab_runs_base"
 PAGE_KEY = "lab_page"
 AUTORUN_KEY = "lab_autorun"
 PARTIAL_KEY = "lab_partial"
-UI_MAX_EPOCHS = 5000
-UI_MAX_SAMPLES = 20000
-UI_MAX_SEEDS = 10
+# Widget ranges are the configuration's own, so a link's values are never clamped by a widget
+# (the memory and work budget, not the widget, refuses what is too large to train).
+UI_MAX_EPOCHS = MAX_EPOCHS
+UI_MAX_SAMPLES = MAX_SAMPLES
+UI_MAX_SEEDS = MAX_SEEDS
 RUN_COLUMNS = ["label", "optimizer", "batch_size", "lr", "options"]
 
 
@@ -145,6 +149,14 @@ def rule_defaults_text() -> str:
 
 def _seed_widgets(config: ExperimentConfig) -> None:
     """Give every widget its value from the configuration unless the user already set one."""
+    for key, value in widget_seeds(config).items():
+        st.session_state.setdefault(W + key, value)
+    if RUNS_BASE_KEY not in st.session_state:
+        st.session_state[RUNS_BASE_KEY] = runs_frame(config)
+
+
+def widget_seeds(config: ExperimentConfig) -> dict[str, Any]:
+    """Each widget's value (key without the ``w_`` prefix) for ``config``."""
     d, n, t = config.dataset, config.network, config.training
     acts = n.activations
     defaults = {
@@ -169,10 +181,7 @@ def _seed_widgets(config: ExperimentConfig) -> None:
         "tr_clip": float(t.clip_norm or 0.0),
         "tr_step_epochs": t.step_epochs,
     }
-    for key, value in defaults.items():
-        st.session_state.setdefault(W + key, value)
-    if RUNS_BASE_KEY not in st.session_state:
-        st.session_state[RUNS_BASE_KEY] = runs_frame(config)
+    return defaults
 
 
 def _forget_widgets() -> None:
@@ -200,8 +209,10 @@ def run_preset(name: str) -> None:
     st.session_state[AUTORUN_KEY] = True
 
 
-def _doc_from_widgets(runs_table: pd.DataFrame, errors: dict[str, str]) -> dict[str, Any]:
-    s = st.session_state
+def _doc_from_widgets(
+    runs_table: pd.DataFrame, errors: dict[str, str], s: Any = None
+) -> dict[str, Any]:
+    s = st.session_state if s is None else s
     widths = parse_widths(s[W + "net_widths"])
     if isinstance(widths, str):
         errors["network.hidden_layers"] = widths
@@ -247,9 +258,9 @@ def _doc_from_widgets(runs_table: pd.DataFrame, errors: dict[str, str]) -> dict[
 def _error_at(error: ConfigError | None, errors: dict[str, str], *prefixes: str) -> None:
     for key, message in errors.items():
         if key.startswith(prefixes):
-            st.error(message, icon="⚠️")
+            st.error(md(message), icon="⚠️")
     if error is not None and error.path.startswith(prefixes):
-        st.error(f"{error.path}: {error.message}", icon="⚠️")
+        st.error(md(f"{error.path}: {error.message}"), icon="⚠️")
 
 
 def render(page: str) -> tuple[ExperimentConfig, Results | None]:
@@ -305,7 +316,7 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
                     format_func=lambda n: DATASETS[n].label,
                 )
                 st.number_input("Samples", 20, UI_MAX_SAMPLES, step=50, key=W + "ds_n")
-                st.slider("Noise", 0.0, 2.0, step=0.01, key=W + "ds_noise")
+                st.slider("Noise", 0.0, 10.0, step=0.01, key=W + "ds_noise")
                 if st.session_state[W + "ds_name"] in ("blobs", "spirals"):
                     st.number_input("Classes", 2, 10, key=W + "ds_classes")
             elif source == "bundled":
@@ -317,7 +328,7 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
                 )
             elif data_source.render_upload() is None:  # its widgets showed why
                 blockers.append("upload a valid CSV file and choose its target column")
-            st.slider("Validation fraction", 0.0, 0.5, step=0.05, key=W + "ds_val")
+            st.slider("Validation fraction", 0.0, 0.9, step=0.05, key=W + "ds_val")
             st.number_input("Data seed", 0, 2**31 - 1, key=W + "ds_seed")
         with st.expander("Network", expanded=False):
             slots["network"] = st.empty()
@@ -370,11 +381,11 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
                 help="Repeat every run with this many seeds: mean ± spread bands",
             )
             st.number_input("First seed", 0, 2**31 - 1, key=W + "tr_base_seed")
-            st.number_input("Clip gradient norm (0 = off)", 0.0, 1e6, key=W + "tr_clip")
+            st.number_input("Clip gradient norm (0 = off)", 0.0, 1e12, key=W + "tr_clip")
             st.number_input(
                 "Per-step epochs",
                 0,
-                50,
+                MAX_EPOCHS,
                 key=W + "tr_step_epochs",
                 help="Record the loss at every step of the first N epochs",
             )
@@ -409,8 +420,18 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
                 st.rerun()
             with st.popover("Defaults of each rule (PyTorch)"):
                 st.markdown(rule_defaults_text())
-        doc = _doc_from_widgets(runs_table, errors)
+        seeded = {W + k: v for k, v in widget_seeds(config).items()}
+        doc = state.edited_doc(
+            st.session_state,
+            config,
+            _doc_from_widgets(runs_table, errors),
+            _doc_from_widgets(runs_frame(config), {}, seeded),
+        )
         new_config, error = validate(doc)
+        budget_note = ""
+        if new_config is not None:  # refuse what cannot fit; thin snapshots to fit
+            shape = data_source.shape(new_config)
+            new_config, error, budget_note = state.within_budget(new_config, shape)
         for section, slot in slots.items():
             with slot.container():
                 _error_at(error, errors, section)
@@ -418,7 +439,7 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
         if valid and new_config != config:
             keep = st.session_state.get(state.PRESET_KEY)
             keep = keep if keep in PRESETS and new_config == ExperimentConfig.preset(keep) else None
-            state.set_config(st.session_state, st.query_params, new_config, keep)
+            state.set_config(st.session_state, st.query_params, new_config, keep, edited=True)
             config = new_config
         problems = [*errors.values(), *blockers] + ([str(error)] if error is not None else [])
         reason = "" if valid else "; ".join(problems)
@@ -426,12 +447,14 @@ def render(page: str) -> tuple[ExperimentConfig, Results | None]:
             "Run comparison",
             type="primary",
             disabled=not valid,
-            help=reason or "Train every run for every seed",
+            help=md(reason) if reason else "Train every run for every seed",
             width="stretch",
             key=W + "run",
         )
         if reason:
-            st.caption(f"Run is disabled until this is fixed: {reason}")
+            st.caption(f"Run is disabled until this is fixed: {md(reason)}")
+        elif budget_note:
+            st.caption(budget_note)
         _import_export(config)
     if st.session_state.pop(AUTORUN_KEY, False) and valid:
         clicked = True
@@ -453,9 +476,9 @@ def _import_export(config: ExperimentConfig) -> None:
         upload = st.file_uploader("Import config.json", type=["json"], key=W + "import")
         if upload is not None:
             try:
-                imported = ExperimentConfig.from_json(upload.getvalue().decode("utf-8-sig"))
-            except (ConfigError, UnicodeDecodeError) as exc:
-                st.error(f"Not imported: {exc}", icon="⚠️")
+                imported = ExperimentConfig.from_dict(load_json(upload.getvalue()))
+            except ConfigError as exc:
+                st.error(f"Not imported: {md(exc)}", icon="⚠️")
             else:
                 if imported != config:
                     load_config(imported, None)
@@ -471,7 +494,11 @@ def _run(config: ExperimentConfig) -> None:
         try:
             data, report = data_source.load(upload, config)
         except tabular.DataError as exc:
-            st.error(f"Not trained: {exc.message}")
+            st.error(f"Not trained: {md(exc.message)}")
+            return
+        _, refusal, _ = state.within_budget(config, budget.shape_of(config, data))
+        if refusal is not None:  # the file's exact shape, now that it is loaded
+            st.error(f"Not trained: {md(refusal)}")
             return
         fingerprint = data_source.fingerprint(upload, config)
     where = compute.executor()
@@ -491,7 +518,7 @@ def _run(config: ExperimentConfig) -> None:
         eta = f" · about {p.eta:.0f} s left" if p.eta is not None and p.eta >= 1 else ""
         bar.progress(
             min(p.fraction, 1.0),
-            text=f"Training **{p.run}** ({p.seed_text}) · epoch {p.epoch}/{p.epochs}{eta}",
+            text=f"Training **{md(p.run)}** ({p.seed_text}) · epoch {p.epoch}/{p.epochs}{eta}",
         )
 
     partial: list = []

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from . import datasets, optimizers, surfaces, tabular
-from .config import TASKS, ConfigError, ExperimentConfig
+from . import budget, datasets, optimizers, surfaces, tabular
+from .config import MAX_CONFIG_BYTES, TASKS, ConfigError, ExperimentConfig, load_json
 from .presets import PRESETS
+from .results import neutralised_json, write_csv
 from .schedule import SchedulerError
 from .tabular import DataError
 
@@ -131,15 +135,30 @@ def _surface_parser(sub) -> None:
     s.set_defaults(hyper_names=list(seen))
 
 
+def _read_document(path: Path) -> Any:
+    """The parsed JSON document of a config file, read and parsed within bounds."""
+    try:  # at most one byte more than a configuration may hold: /dev/zero is refused
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
+    except OSError as exc:
+        raise UsageError(f"cannot read config {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise UsageError(f"config {path} is larger than {MAX_CONFIG_BYTES // 1024} KiB (the limit)")
+    try:
+        return load_json(raw)
+    except ConfigError as exc:
+        raise ConfigError(exc.path, f"{exc.message} (in {path})") from None
+
+
 def _load(args) -> ExperimentConfig:
     if args.preset is not None:
         config = ExperimentConfig.preset(args.preset)
     else:
+        doc = _read_document(args.config)
         try:
-            text = args.config.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read config {args.config}: {exc}") from None
-        config = ExperimentConfig.from_json(text)
+            config = ExperimentConfig.from_dict(doc)
+        except ConfigError as exc:
+            raise ConfigError(exc.path, f"{exc.message} (in {args.config})") from None
     changes = {k: v for k, v in (("epochs", args.epochs), ("seeds", args.seeds)) if v is not None}
     if changes:
         config = config.with_training(**changes)
@@ -202,10 +221,11 @@ def _compare(args) -> int:
 
     config = _load(args)
     data, report = _data(args, config)
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create output folder {args.out}: {exc}") from None
+    plan = budget.plan(config, budget.shape_of(config, data))  # refuses what cannot fit
+    config = plan.config
+    _check_writable(args.out)
+    if plan.note:
+        print(f"note: {plan.note}")
     show = not args.quiet and sys.stderr.isatty()
     results = run_comparison(
         config,
@@ -218,7 +238,9 @@ def _compare(args) -> int:
         sys.stderr.write("\n")
     paths = results.to_csv(args.out)
     if report is not None:
-        (args.out / "data_report.json").write_text(json.dumps(report.to_dict(), indent=2))
+        (args.out / "data_report.json").write_text(
+            json.dumps(neutralised_json(report.to_dict()), indent=2)
+        )
         paths = [*paths, args.out / "data_report.json"]
         for line in report.notes():
             print(f"data: {line}")
@@ -234,6 +256,31 @@ def _compare(args) -> int:
     return 0
 
 
+OUTPUT_FILES = (
+    "config.json", "curves.csv", "steps.csv", "gradients.csv", "histograms.csv", "summary.csv",
+    "data_report.json", "landscape.csv", "path.csv",
+)  # fmt: skip
+
+
+def _check_writable(out: Path) -> None:
+    """Create ``out`` and prove a file can be written there *before* minutes of training: a
+    read-only folder, a full disk or a read-only earlier output is refused now, in one line."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+    try:
+        with tempfile.TemporaryFile(dir=out):
+            pass
+        for name in OUTPUT_FILES:
+            path = out / name
+            if path.exists() and (path.is_dir() or not os.access(path, os.W_OK)):
+                raise PermissionError(f"{path} cannot be overwritten")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        raise UsageError(f"cannot write to output folder {out}: {why}") from None
+
+
 def _write_landscape(args, results) -> list[Path]:
     from .landscape import compute
 
@@ -247,8 +294,8 @@ def _write_landscape(args, results) -> list[Path]:
     except ValueError as exc:
         raise UsageError(f"landscape: {exc}") from None
     grid, path = args.out / "landscape.csv", args.out / "path.csv"
-    land.grid_frame().to_csv(grid, index=False)
-    land.paths.to_csv(path, index=False)
+    write_csv(land.grid_frame(), grid)
+    write_csv(land.paths, path)
     print(f"landscape: the plane captures {land.plane.explained:.1%} of the weights' movement")
     return [grid, path]
 
@@ -288,10 +335,7 @@ def _sweep(args) -> int:
     if args.preset is not None:
         doc = ExperimentConfig.preset(args.preset).to_dict()
     else:
-        try:
-            doc = json.loads(args.config.read_text(encoding="utf-8-sig"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-            raise UsageError(f"cannot read config {args.config}: {exc}") from None
+        doc = _read_document(args.config)
     if not isinstance(doc, dict):
         raise UsageError("the configuration must be a JSON object")
     section = dict(doc.get("sweep") or {}) if isinstance(doc.get("sweep") or {}, dict) else None
@@ -310,13 +354,12 @@ def _sweep(args) -> int:
     config, sweep = sweeps.load_document({**doc, "sweep": section})
     if args.epochs is not None:
         config = config.with_training(epochs=args.epochs)
+    _check_writable(args.out)
+    store_path = args.out / "runs.jsonl"
     try:
-        args.out.mkdir(parents=True, exist_ok=True)
-        store_path = args.out / "runs.jsonl"
         if not args.resume and store_path.exists():
             store_path.unlink()
         store = sweeps.Store(store_path)
-        store.add([])  # fails now, not after training, when the folder is not writable
     except OSError as exc:
         raise UsageError(f"cannot write to output folder {args.out}: {exc}") from None
     reused = len(store.rows)

@@ -12,13 +12,19 @@ its hyperparameters and a batch size), each repeated over several seeds. The JSO
      "runs": [{"label": "Adam", "optimizer": "adam", "batch_size": 32, "lr": 0.01}]}
 
 Every key is checked: unknown keys, unknown names and out-of-range values raise
-:class:`ConfigError`, whose message names the key path and what is allowed.
+:class:`ConfigError`, whose message names the key path and what is allowed. Hostile documents
+are refused the same way, never with a traceback: text longer than ``MAX_CONFIG_BYTES``, nesting
+deeper than ``MAX_DEPTH``, ``NaN``/``Infinity`` or numbers that overflow to infinity (``1e309``),
+run labels longer than ``MAX_LABEL`` characters, a title longer than ``MAX_TITLE``, and control
+characters (line breaks included) in either.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,15 +40,27 @@ MAX_SEEDS = 50
 MAX_RUNS = 32
 MAX_SAMPLES = 200_000
 TASKS = ("auto", "classification", "regression")
+MAX_CONFIG_BYTES = 256 * 1024  # a configuration document (the largest valid one is ~10 KB)
+MAX_DEPTH = 8  # nesting of objects and lists (a valid document nests at most 4 deep)
+MAX_LABEL = 60  # characters of a run label
+MAX_TITLE = 200  # characters of the title
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class ConfigError(ValueError):
     """An invalid configuration. ``path`` is the offending key, e.g. ``runs[2].lr``."""
 
     def __init__(self, path: str, message: str):
+        # One short line whatever the document held (a 100 000-character value is cut).
+        path, message = _one_line(path, 120), _one_line(message, 400)
         super().__init__(f"{path}: {message}" if path else message)
         self.path = path
         self.message = message
+
+
+def _one_line(text: str, limit: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -115,15 +133,14 @@ class ExperimentConfig:
     @classmethod
     def from_dict(cls, doc: Any) -> ExperimentConfig:
         """Build and validate a configuration from a parsed JSON document."""
+        _check_document(doc)
         return _parse(doc)
 
     @classmethod
     def from_json(cls, text: str) -> ExperimentConfig:
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError("", f"not valid JSON: {exc.msg} (line {exc.lineno})") from None
-        return cls.from_dict(doc)
+        """Parse and validate a JSON document, refusing it with a one-line :class:`ConfigError`
+        when it is too long, too deep, holds ``NaN``/``Infinity`` or is malformed."""
+        return cls.from_dict(load_json(text))
 
     @classmethod
     def preset(cls, name: str) -> ExperimentConfig:
@@ -167,6 +184,69 @@ def _dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=list)
 
 
+def load_json(text: str | bytes) -> Any:
+    """A JSON document parsed within bounds: at most ``MAX_CONFIG_BYTES`` long, nested at most
+    ``MAX_DEPTH`` deep (checked by a bracket count before parsing, so 100 000 brackets cost one
+    pass and no recursion), and without the ``NaN``/``Infinity`` literals standard JSON lacks."""
+    if len(text) > 4 * MAX_CONFIG_BYTES:  # before decoding: at most 4 bytes a character
+        raise ConfigError("", f"the document is larger than {MAX_CONFIG_BYTES:,} characters")
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ConfigError("", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(
+            "", f"the document is {len(text):,} characters; the limit is {MAX_CONFIG_BYTES:,}"
+        )
+    depth = _max_depth(text)
+    if depth > MAX_DEPTH:
+        raise ConfigError("", f"nested {depth} deep; a configuration nests at most {MAX_DEPTH}")
+
+    try:  # NaN and ±Infinity are read as floats so the check that refuses them names the key
+        return json.loads(text, parse_constant=float)
+    except json.JSONDecodeError as exc:
+        raise ConfigError("", f"not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except RecursionError:  # unreachable after the depth check; kept as a guarantee
+        raise ConfigError("", "nested too deep") from None
+
+
+def _max_depth(text: str) -> int:
+    """Deepest bracket nesting outside strings (an upper bound when the text is malformed)."""
+    stripped = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
+    depth = peak = 0
+    for ch in re.sub(r"[^\[\]{}]", "", stripped):
+        depth += 1 if ch in "[{" else -1
+        peak = max(peak, depth)
+    return peak
+
+
+def _check_document(doc: Any, path: str = "", depth: int = 0) -> None:
+    """Refuse what ``json.loads`` or a caller could hand over that no key accepts: non-finite
+    numbers (``1e309`` parses as infinity) and nesting beyond ``MAX_DEPTH``; the key is named."""
+    if depth > MAX_DEPTH:
+        raise ConfigError(path, f"nested too deep; a configuration nests at most {MAX_DEPTH}")
+    if isinstance(doc, float) and not math.isfinite(doc):
+        raise ConfigError(path, f"must be a finite number, got {doc!r}")
+    if isinstance(doc, dict):
+        for key, value in doc.items():
+            _check_document(value, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(doc, list | tuple):
+        for i, value in enumerate(doc):
+            _check_document(value, f"{path}[{i}]", depth + 1)
+
+
+def _text(value: Any, path: str, limit: int, empty: bool) -> str:
+    """Free text: a string of at most ``limit`` characters without control characters."""
+    if not isinstance(value, str) or (not empty and not value.strip()):
+        raise ConfigError(path, "must be a non-empty string" if not empty else "must be a string")
+    if len(value) > limit:
+        raise ConfigError(path, f"is {len(value):,} characters long; the limit is {limit}")
+    if _CONTROL.search(value):
+        raise ConfigError(path, "must not contain line breaks or other control characters")
+    return value
+
+
 # --- validation -------------------------------------------------------------------------------
 
 
@@ -183,7 +263,12 @@ def _check_keys(doc: Any, allowed: list[str], path: str, required: tuple[str, ..
 
 
 def _int(value: Any, path: str, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and not math.isfinite(value))
+        or int(value) != value
+    ):
         raise ConfigError(path, f"must be an integer, got {value!r}")
     if not low <= value <= high:
         raise ConfigError(path, f"must be between {low} and {high}, got {value!r}")
@@ -191,8 +276,8 @@ def _int(value: Any, path: str, low: int, high: int) -> int:
 
 
 def _float(value: Any, path: str, low: float, high: float, high_open: bool = False) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(path, f"must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ConfigError(path, f"must be a finite number, got {value!r}")
     ok = low <= value < high if high_open else low <= value <= high
     if not ok:
         bracket = ")" if high_open else "]"
@@ -201,7 +286,7 @@ def _float(value: Any, path: str, low: float, high: float, high_open: bool = Fal
 
 
 def _name(value: Any, path: str, allowed) -> str:
-    if value not in allowed:
+    if not isinstance(value, str) or value not in allowed:
         raise ConfigError(path, f"unknown {value!r}; allowed: {', '.join(allowed)}")
     return value
 
@@ -216,9 +301,7 @@ def _parse(doc: Any) -> ExperimentConfig:
     net = _parse_network(doc.get("network", {}))
     tr = _parse_training(doc.get("training", {}))
     runs = _parse_runs(doc["runs"])
-    title = doc.get("title", "")
-    if not isinstance(title, str):
-        raise ConfigError("title", "must be a string")
+    title = _text(doc.get("title", ""), "title", MAX_TITLE, empty=True)
     return ExperimentConfig(ds, net, tr, runs, title)
 
 
@@ -328,9 +411,7 @@ def _parse_runs(runs: Any) -> tuple[RunConfig, ...]:
                 f"{path}.optimizer", f"is required; allowed: {', '.join(optimizers.RULES)}"
             )
         rule = _name(r["optimizer"], f"{path}.optimizer", optimizers.RULES)
-        label = r.get("label", rule)
-        if not isinstance(label, str) or not label.strip():
-            raise ConfigError(f"{path}.label", "must be a non-empty string")
+        label = _text(r.get("label", rule), f"{path}.label", MAX_LABEL, empty=False)
         if label in labels:
             raise ConfigError(f"{path}.label", f"{label!r} is used by another run")
         labels.add(label)
@@ -350,7 +431,7 @@ def _parse_runs(runs: Any) -> tuple[RunConfig, ...]:
                 )
             try:
                 optimizers.resolve(rule, {key: value})
-            except ValueError as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise ConfigError(f"{path}.{key}", str(exc).removeprefix(f"{key} ")) from None
         if "betas" in hyper:
             hyper["betas"] = tuple(hyper["betas"])

@@ -9,17 +9,23 @@ gradients      run, optimizer, seed, epoch, layer, grad_norm, grad_mean_abs, gra
                weight_norm, update_ratio, dead_fraction, unit_state
 histograms     run, optimizer, seed, epoch, layer, bin_left, bin_right, count  (non-zero bins)
 summary        one row per (run, seed): final/best losses and accuracies, diverged,
-               diverged_step, completed, steps, seconds
+               diverged_step, diverged_reason, completed, steps, seconds
 =============  ===============================================================================
 
 ``accuracy`` is R² for regression (``Results.metric`` says which). ``split`` is "train" or "val".
 ``layer`` counts dense layers from 1 (the input side) to L+1 (the output layer);
+A run **diverged** (``DIVERGENCE_RULE``) when its loss or weights became non-finite, or when a
+recorded training loss rose above ``GROWTH_FACTOR`` (1000) times its initial loss and above 1:
+a run whose loss climbed to 1e5 while staying finite failed as surely as one that overflowed.
+``diverged_step`` is the first step where either was seen, ``diverged_reason`` says which; a
+diverged run is never ``completed``.
 ``dead_fraction`` is the fraction of dead (ReLU family) or saturated (sigmoid/tanh) units, named by
 ``unit_state``, and empty for the output layer and activations with neither notion.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,16 +143,76 @@ class Results:
         )
 
     def to_csv(self, folder: str | Path) -> list[Path]:
-        """Write config.json and every table as CSV into ``folder``; return the paths."""
+        """Write config.json and every table as CSV into ``folder``; return the paths.
+
+        Text cells that a spreadsheet would run as a formula are neutralised
+        (:func:`neutralised`); config.json is written as is, so it reproduces the comparison."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         written = [folder / "config.json"]
         written[0].write_text(self.config.to_json())
         for name in ("curves", "steps", "gradients", "histograms", "summary"):
             path = folder / f"{name}.csv"
-            getattr(self, name).to_csv(path, index=False)
+            write_csv(getattr(self, name), path)
             written.append(path)
         return written
+
+
+# --- exports safe to open in a spreadsheet ------------------------------------------------------
+
+# OWASP "CSV injection": a cell starting with one of these is run as a formula by Excel,
+# LibreOffice and Google Sheets (tab and carriage return start one too after trimming).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def neutralise_text(value):
+    """A text cell that would start a spreadsheet formula, prefixed with a single quote (the
+    spreadsheet then shows it as text, quote hidden); a plain number written as text (``-1``)
+    and anything that is not text are returned unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        if not _NUMBER.fullmatch(value.strip()):
+            return "'" + value
+    return value
+
+
+def neutralised(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell and column name passed through :func:`neutralise_text`;
+    numeric columns (negative numbers included) are untouched. Returns ``frame`` itself when
+    nothing needed changing."""
+    out = frame
+    for col in frame.columns:
+        series = frame[col]
+        if series.dtype.kind in "biufcmM":
+            continue
+        fixed = series.map(neutralise_text, na_action="ignore")
+        if not fixed.equals(series):
+            out = out.copy() if out is frame else out
+            out[col] = fixed.astype(series.dtype) if series.dtype == "str" else fixed
+    names = [neutralise_text(c) for c in frame.columns]
+    if names != list(frame.columns):
+        out = out.copy() if out is frame else out
+        out.columns = names
+    return out
+
+
+def csv_text(frame: pd.DataFrame) -> str:
+    """The CSV text of a table as every export writes it (no index, formulas neutralised)."""
+    return neutralised(frame).to_csv(index=False)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    neutralised(frame).to_csv(path, index=False)
+
+
+def neutralised_json(doc):
+    """A JSON document (e.g. a CSV loader's report) with every string key and value passed
+    through :func:`neutralise_text`: its column and class names come from the user's file."""
+    if isinstance(doc, dict):
+        return {neutralise_text(k): neutralised_json(v) for k, v in doc.items()}
+    if isinstance(doc, list | tuple):
+        return [neutralised_json(v) for v in doc]
+    return neutralise_text(doc)
 
 
 class _Columns:
@@ -196,9 +262,40 @@ def _column(parts: list):
     return pd.array(list(index), dtype="str").take(np.concatenate(codes))
 
 
+GROWTH_FACTOR = 1e3
+DIVERGENCE_RULE = (
+    "a run diverged when its loss or weights became non-finite (NaN or infinite), or when a "
+    f"recorded training loss rose above {GROWTH_FACTOR:g}× its initial loss (and above 1)"
+)
+REASON_NONFINITE = "loss or weights became non-finite"
+REASON_GROWTH = f"training loss rose above {GROWTH_FACTOR:g}× its initial value"
+
+
+def divergence(train_loss, steps_at, diverged: bool, diverged_step) -> tuple[bool, int | None, str]:
+    """(diverged, first step, reason) of one run by :data:`DIVERGENCE_RULE`.
+
+    ``train_loss[i]`` is the training loss recorded at step ``steps_at[i]`` (index 0 = the
+    initial weights); ``diverged``/``diverged_step`` are what training saw (a non-finite loss
+    or weights stop the run there). Loss growth counts from the first recorded epoch whose loss
+    exceeds ``max(GROWTH_FACTOR · L₀, 1)``."""
+    loss = np.asarray(train_loss, dtype=float)
+    grew = None
+    if loss.size > 1 and np.isfinite(loss[0]):
+        limit = max(GROWTH_FACTOR * abs(float(loss[0])), 1.0)
+        over = np.nonzero(~(loss[1:] <= limit))[0]  # NaN counts as over
+        if over.size:
+            grew = int(steps_at[over[0] + 1])
+    if diverged and (grew is None or diverged_step is None or diverged_step <= grew):
+        return True, diverged_step, REASON_NONFINITE
+    if grew is not None:
+        return True, grew, REASON_GROWTH
+    return False, None, ""
+
+
 def _summary_row(r, key: dict) -> dict:
     val_loss = np.array(r.val_loss, dtype=float)
     val_acc = np.array(r.val_score, dtype=float)
+    diverged, step, reason = divergence(r.train_loss, r.steps_at, r.diverged, r.diverged_step)
 
     def best(values, fn):
         finite = values[np.isfinite(values)]
@@ -215,9 +312,10 @@ def _summary_row(r, key: dict) -> dict:
         "final_train_accuracy": r.train_score[-1],
         "final_val_accuracy": r.val_score[-1],
         "best_val_accuracy": best(val_acc, np.max),
-        "diverged": r.diverged,
-        "diverged_step": r.diverged_step,
-        "completed": r.completed,
+        "diverged": diverged,
+        "diverged_step": step,
+        "diverged_reason": reason,
+        "completed": bool(r.completed and not diverged),
         "seconds": r.wall,
     }
 

@@ -46,6 +46,7 @@ import pandas as pd
 
 from . import blas, datasets, optimizers
 from .config import ConfigError, ExperimentConfig, RunConfig
+from .results import write_csv
 
 MAX_SWEEP_RUNS = 20_000  # tune + confirm runs of one sweep (a comparison allows 32)
 MAX_GRID_POINTS = 200
@@ -492,10 +493,10 @@ class SweepResults:
         doc["versions"] = self.versions
         paths = [folder / "config.json", folder / "sweep.csv", folder / "curves.csv"]
         paths[0].write_text(json.dumps(doc, indent=2))
-        self.runs.to_csv(paths[1], index=False)
-        self.curves.to_csv(paths[2], index=False)
+        write_csv(self.runs, paths[1])  # text cells neutralised like every export
+        write_csv(self.curves, paths[2])
         paths.append(folder / "best.csv")
-        self.best.to_csv(paths[-1], index=False)
+        write_csv(self.best, paths[-1])
         return paths
 
 

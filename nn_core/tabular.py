@@ -54,6 +54,7 @@ MAX_COLUMNS = 500  # columns in the file
 MAX_FEATURES = 500  # feature columns after one-hot encoding
 MAX_CELLS = 5_000_000  # rows × features after encoding (40 MB as float64)
 MIN_ROWS = 10  # usable rows left after dropping missing values
+MAX_NAME = 60  # characters of a column name (longer ones are cut) or a class label (refused)
 MAX_CATEGORIES = 20  # a text feature with more distinct values is dropped, not one-hot encoded
 MAX_AUTO_CLASSES = 20  # integer targets with at most this many values are inferred as classes
 MAX_CLASSES = 100  # classification with more classes is refused
@@ -281,7 +282,7 @@ def _parse(text: str) -> tuple[pd.DataFrame, str, dict[str, str]]:
         raise DataError("header_only", "the file has a header but no data rows")
     names, renamed, seen = [], {}, set()
     for i, raw in enumerate(written):
-        name = " ".join(raw.replace("\ufeff", "").split()) or f"column_{i + 1}"
+        name = " ".join(raw.replace("\ufeff", "").split())[:MAX_NAME] or f"column_{i + 1}"
         base, k = name, 1
         while name in seen:
             k += 1
@@ -576,6 +577,14 @@ def _encode_target(labels: np.ndarray, numbers: np.ndarray | None, target: str, 
         else:
             names = tuple(sorted({str(v) for v in labels}))
             codes = pd.Categorical(labels.astype(str), categories=names).codes
+    long = next((n for n in names if len(n) > MAX_NAME), None)
+    if long is not None:  # shown in legends and tables: a 100 000-character label freezes a tab
+        raise DataError(
+            "long_class_label",
+            f"target {target!r} has a class label of {len(long):,} characters "
+            f"({long[:20]!r}…); the limit is {MAX_NAME}",
+            "target",
+        )
     if len(names) < 2:
         raise DataError(
             "single_class",

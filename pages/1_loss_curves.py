@@ -9,6 +9,7 @@ from dashboard.figures import curves
 from dashboard.figures import data as data_figs
 from dashboard.page import download, figure, need_results, setup
 from nn_core import datasets
+from nn_core.results import DIVERGENCE_RULE
 
 config, results, colors, big = setup("Loss curves")
 
@@ -65,6 +66,7 @@ if results is not None:
     )
     table = curves.summary_table(results.summary, results.curves, target)
     st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(f"Diverged: {DIVERGENCE_RULE}.")
 
     if not results.steps.empty:
         with st.expander("Per-step loss in the first epochs (SGD noise)", expanded=False):

@@ -32,7 +32,7 @@ def panel(column, name: str, key: str) -> None:
             f"{len(net.hidden_layers)} hidden layers · {', '.join(sorted(set(net.activations)))}"
             f" · {net.initializer} init"
         )
-        findings = diagnosis.diagnose(g)
+        findings = diagnosis.diagnose(g, diagnosis.outcome(res.summary, run, seed))
         for f in findings:
             LEVEL[f.level](f"**{f.title}.** {f.detail}")
         if g.empty:

@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import export, state
 from dashboard.figures import landscape as figs
 from dashboard.page import download, need_results, setup
+from dashboard.text import md
 from nn_core import landscape
 
 config, results, colors, big = setup("Loss landscape")
@@ -41,11 +42,11 @@ if need_results(results):
         with st.spinner("Evaluating the loss on the plane…"):
             land = compute(results, key, int(seed), method, resolution)
     except ValueError as exc:
-        st.error(f"No landscape to show: {exc}")
+        st.error(f"No landscape to show: {md(exc)}")
         st.stop()
     st.metric("Share of the weights' movement the plane captures", f"{land.plane.explained:.0%}")
     for warning in figs.fidelity_warnings(land):
-        st.warning(warning)
+        st.warning(md(warning))  # names runs: user text
     tab2d, tab3d = st.tabs(["Contours", "3-D surface"])
     with tab2d:
         st.plotly_chart(figs.contour(land, colors, big), key="chart_land_contour")

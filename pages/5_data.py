@@ -5,6 +5,7 @@ import streamlit as st
 from dashboard import export
 from dashboard.figures import data as figs
 from dashboard.page import download, setup
+from dashboard.text import md
 from nn_core import datasets
 
 config, results, colors, big = setup("Data")
@@ -21,8 +22,8 @@ if data is None:
 
 report = getattr(results, "data_report", None) if results is not None else None
 if report:
-    st.subheader(f"Uploaded file: {report['source']}")
-    st.markdown("\n".join(f"- {line}" for line in report["notes"]))
+    st.subheader(f"Uploaded file: {md(report['source'])}")  # file and column names: as text
+    st.markdown("\n".join(f"- {md(line)}" for line in report["notes"]))
 
 c1, c2, c3, c4 = st.columns(4)
 c1.metric("Task", data.task)

@@ -88,7 +88,7 @@ BAD = [
     ({"runs": [{"optimizer": "sgd", "batch_size": "half"}]}, "runs[0].batch_size", "full"),
     ({"runs": [{"optimizer": "sgd", "label": "a"}, {"optimizer": "adam", "label": "a"}]},
      "runs[1].label", "used by another run"),
-    ({"runs": [{"optimizer": "sgd", "lr": float("nan")}]}, "runs[0].lr", "> 0"),
+    ({"runs": [{"optimizer": "sgd", "lr": float("nan")}]}, "runs[0].lr", "finite"),
 ]  # fmt: skip
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import plotly.graph_objects as go
 
+from ..text import safe_figure
+
 # Okabe–Ito-derived palette: distinguishable for the common colour-vision deficiencies,
 # extended with Plotly's D3 colours for comparisons of more than eight runs.
 PALETTE = (
@@ -45,4 +47,4 @@ def apply_style(fig: go.Figure, big: bool = False, height: int | None = None) ->
         fig.update_layout(height=height)
     if big:
         fig.update_traces(line={"width": 4}, selector={"type": "scatter"})
-    return fig
+    return safe_figure(fig)  # run, class and column names are user text: shown as text
