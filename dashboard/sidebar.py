@@ -590,15 +590,15 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
         names = list(PRESETS)
         current = origin()
         st.session_state.setdefault(W + "preset", current if current in names else names[0])
-        changed = modified()
         st.selectbox(
-            "Preset" + (" (modified)" if changed else ""),
+            "Preset",
             names,
             key=W + "preset",
             format_func=lambda n: f"{n} — {PRESETS[n].title}",
             on_change=_on_preset,
             help="Ready comparisons for teaching and talks; choosing one replaces the settings.",
         )
+        modified_slot = st.empty()
         run_area = st.container()  # filled below, once the settings are validated
         errors: dict[str, str] = {}  # shown in their section and block the run
         blockers: list[str] = []  # already explained by their widget; block the run
@@ -731,6 +731,10 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
                 st.session_state, st.query_params, new_config, keep_name if same else None
             )
             config = new_config
+        if modified():
+            modified_slot.caption(
+                f"**Modified**: these settings are no longer the {origin()} preset."
+            )
         problems = [*errors.values(), *blockers]
         if error is not None:
             problems.append(describe_error(error))

@@ -116,7 +116,7 @@ def histogram_animation(
     step = max(1, len(ticks) // 8)
     ticks = ticks[::step]
     fig.update_layout(
-        title=title or "Gradient sizes per layer (log10 |g|) over epochs",
+        title={"text": title or "Gradient sizes per layer (log10 |g|) over epochs"},
         xaxis_title="log10 |gradient|   (0 = exactly zero)",
         yaxis_title="share of the layer's weights",
         xaxis={
