@@ -16,25 +16,19 @@ from .figures import run_colors
 # keep their size so nothing is truncated at 1280×720), the settings sections hidden.
 PRESENTATION_CSS = """
 <style>
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
-[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.3rem; }
-[data-testid="stMain"] h1 { font-size: 2.2rem !important; padding: 0 0 0.3rem 0; }
-[data-testid="stMain"] .block-container { padding-top: 2.5rem; }
+[data-testid="stMain"] [data-testid="stMarkdown"] p,
+[data-testid="stMain"] [data-testid="stMarkdown"] li { font-size: 1.3rem; }
+[data-testid="stMain"] h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem 0; }
+[data-testid="stMain"] .block-container { padding-top: 2.2rem; }
 [data-testid="stSidebarUserContent"] [data-testid="stExpander"] { display: none; }
-.st-key-lab_explain p { font-size: 1.4rem !important; line-height: 1.4; }
+.st-key-lab_explain p { font-size: 1.35rem !important; line-height: 1.4; }
 </style>
 """
 sticky = sidebar.sticky
 keep = sidebar.keep
 
 
-def demo_label(name: str) -> str:
-    """A demo's button text: short and readable ("Vanishing sigmoid"), the full title is the
-    heading of its explanation."""
-    short = {"default": "Seven optimizers", "relu-he-fix": "ReLU + He fix",
-             "selu-self-normalizing": "SELU", "zero-init-symmetry": "Zero init",
-             "adadelta-lr": "Adadelta lr"}  # fmt: skip
-    return short.get(name, name.replace("-", " ").capitalize())
+demo_label = sidebar.preset_label
 
 
 def setup(

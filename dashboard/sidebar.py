@@ -388,6 +388,15 @@ def run_preset(name: str) -> None:
     st.session_state[AUTORUN_KEY] = True
 
 
+def preset_label(name: str) -> str:
+    """A preset's short, readable name ("Vanishing sigmoid") for the preset box and the demo
+    buttons; its full title heads its explanation in the main area."""
+    short = {"default": "Seven optimizers", "relu-he-fix": "ReLU + He fix",
+             "selu-self-normalizing": "SELU", "zero-init-symmetry": "Zero init",
+             "adadelta-lr": "Adadelta lr"}  # fmt: skip
+    return short.get(name, name.replace("-", " ").capitalize())
+
+
 def origin() -> str | None:
     """The preset the current settings came from, whether or not they were modified since."""
     if ORIGIN_KEY not in st.session_state:
@@ -594,7 +603,7 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
             "Preset",
             names,
             key=W + "preset",
-            format_func=lambda n: f"{n} — {PRESETS[n].title}",
+            format_func=preset_label,
             on_change=_on_preset,
             help="Ready comparisons for teaching and talks; choosing one replaces the settings.",
         )

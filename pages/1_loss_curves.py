@@ -29,7 +29,7 @@ if not need_results(results):
 
 if results is not None:
     regression = results.metric == "r2"
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    c1, c2, c3, c4 = st.columns([5, 3, 3, 3], vertical_alignment="bottom")
     x = (
         keep(
             "lc_x",
@@ -37,13 +37,15 @@ if results is not None:
                 "x axis",
                 list(curves.X_AXES),
                 format_func=curves.X_AXES.get,
+                help="Updates counts optimizer steps: one per epoch for GD, one per sample for "
+                "batch-1 SGD. Wall time is drawn on a log axis.",
                 key=sticky("lc_x", "epoch"),
             ),
         )
         or "epoch"
     )
     log_y = keep("lc_log", c2.toggle("Log loss axis", key=sticky("lc_log", False)))
-    show_val = keep("lc_val", c3.toggle("Show validation", key=sticky("lc_val", True)))
+    show_val = keep("lc_val", c3.toggle("Validation", key=sticky("lc_val", True)))
     splits = ("train", "val") if show_val else ("train",)
     opts = (colors, x, splits, log_y, big)
     loss_fig = figure(
@@ -75,7 +77,7 @@ if results is not None:
     target = keep(
         target_key,
         c4.number_input(
-            "Target train loss",
+            "Target loss",
             0.0,
             100.0,
             step=0.01,

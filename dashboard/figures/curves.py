@@ -16,8 +16,9 @@ from .style import apply_style, class_color, min_span, rgba, shade, tidy_log_axi
 
 # What the loss curves can be drawn against. "step" counts optimizer updates, so GD (one update
 # an epoch) and batch-1 SGD (one per sample) separate; samples seen would draw them alike.
-X_AXES = {"epoch": "Epochs", "step": "Updates (optimizer steps)", "seconds": "Wall time (s)"}
-X_TITLES = {**X_AXES, "samples": "Samples seen"}
+X_AXES = {"epoch": "Epochs", "step": "Updates", "seconds": "Wall time"}  # the choices
+X_TITLES = {"epoch": "Epoch", "step": "Updates (optimizer steps)", "seconds": "Wall time (s)",
+            "samples": "Samples seen"}  # fmt: skip
 SPLIT_DASH = {"train": "solid", "val": "dash"}
 SPLIT_NAME = {"train": "train", "val": "validation"}
 STYLE_GREY = "#555555"
