@@ -272,14 +272,6 @@ def validate(doc: dict[str, Any]) -> tuple[ExperimentConfig | None, ConfigError 
         return None, exc
 
 
-def rule_defaults_text() -> str:
-    lines = []
-    for r in RULES.values():
-        hp = r.defaults
-        lines.append(f"- **{r.name}**: lr={hp.pop('lr'):g}, {format_options(hp)}".rstrip(", "))
-    return "\n".join(lines)
-
-
 # --- Streamlit --------------------------------------------------------------------------------
 
 STICKY_KEY = "lab_sticky"  # plain key: {widget key: last value}, kept while pages change

@@ -37,12 +37,12 @@ PALETTE = (
     "#7f7f7f",
 )
 
-# One colour per optimizer rule (nn_core.optimizers.RULES), chosen so related rules stay
-# apart: the SGD family in blues/greens, the adaptive ones in warm colours and purples.
+# One colour per optimizer rule (nn_core.optimizers.RULES). No two are shades of one hue, so a
+# lighter or darker run of one rule (SHADE_STEPS) is never mistaken for another rule.
 RULE_COLORS: dict[str, str] = {
     "sgd": "#0072B2",  # blue
-    "momentum": "#56B4E9",  # sky blue
-    "nesterov": "#009E73",  # bluish green
+    "momentum": "#009E73",  # bluish green
+    "nesterov": "#7A8B00",  # olive
     "adagrad": "#E69F00",  # orange
     "adadelta": "#8C564B",  # brown
     "rmsprop": "#CC79A7",  # reddish purple
@@ -50,7 +50,7 @@ RULE_COLORS: dict[str, str] = {
     "adamw": "#7B3294",  # purple
     "nadam": "#4D4D4D",  # dark grey
     "adamax": "#B8860B",  # dark goldenrod
-    "lion": "#17BECF",  # cyan
+    "lion": "#E7298A",  # magenta
 }
 # Unknown rules (a registry entry added later) get one of these, picked by a stable hash of the
 # name (crc32, not Python's per-process hash()), so the colour is the same in every session.
@@ -62,7 +62,7 @@ CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"
                 "#8C564B", "#4D4D4D", "#B8860B")  # fmt: skip
 
 # Shades for the 2nd, 3rd, … run of one rule: lightness changes in HLS space.
-SHADE_STEPS = (0.0, -0.16, 0.16, -0.28, 0.28)
+SHADE_STEPS = (0.0, -0.16, 0.2, -0.28, 0.3)
 
 
 def rule_color(rule: str) -> str:
