@@ -108,6 +108,11 @@ def _hyper_columns() -> list[str]:
 
 
 HYPER_COLUMNS = _hyper_columns()
+# Short headers so every column fits a laptop screen; each column's help gives the full name.
+SHORT = {"weight_decay": "wd", "momentum": "mom", "dampening": "damp", "lr_decay": "lr decay",
+         "initial_accumulator_value": "acc₀", "eps": "eps", "rho": "rho", "alpha": "alpha",
+         "centered": "centered", "betas.1": "β₁", "betas.2": "β₂", "amsgrad": "amsgrad",
+         "momentum_decay": "ψ"}  # fmt: skip
 OTHER = "other"  # run settings the table has no column for, as name=value pairs
 RUN_COLUMNS = ["label", "optimizer", "batch_size", "lr", *HYPER_COLUMNS, OTHER]
 BOOL_TEXT = ("true", "false")
@@ -156,7 +161,8 @@ def runs_frame(config: ExperimentConfig) -> pd.DataFrame:
                 other[key] = value
         row[OTHER] = format_options(other) if other else None
         rows.append(row)
-    frame = pd.DataFrame(rows, columns=RUN_COLUMNS)
+    # Numbered from 1, as every message numbers the runs ("run 2").
+    frame = pd.DataFrame(rows, columns=RUN_COLUMNS, index=range(1, len(rows) + 1))
     for name, h in HYPER_SPECS.items():
         cols = [f"{name}.1", f"{name}.2"] if h.kind == "pair" else [name]
         for c in cols:
@@ -262,7 +268,8 @@ def rule_defaults_frame() -> pd.DataFrame:
             row[name] = "—" if name not in r.defaults else value
         row["lr"] = f"{row['lr']:g}"
         rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame.rename(columns={c: SHORT.get(c, c) for c in frame.columns if c != "betas"})
 
 
 def validate(doc: dict[str, Any]) -> tuple[ExperimentConfig | None, ConfigError | None]:
@@ -349,6 +356,8 @@ def _seed_widgets(config: ExperimentConfig) -> None:
         st.session_state.setdefault(W + key, value)
     if RUNS_BASE_KEY not in st.session_state:
         table = st.session_state.get(RUNS_TABLE_KEY)
+        if table is not None:  # renumbered 1…n: rows may have been added or deleted
+            table = table.reset_index(drop=True).set_axis(range(1, len(table) + 1))
         st.session_state[RUNS_BASE_KEY] = table if table is not None else runs_frame(config)
 
 
@@ -530,15 +539,19 @@ def runs_editor(where) -> pd.DataFrame:
         tip = f"{h.help}. Used by {', '.join(users)}; blank = default ({defaults})."
         if h.kind == "pair":
             for k in (1, 2):
-                column_config[f"{name}.{k}"] = st.column_config.NumberColumn(
-                    f"{name} β{'₁₂'[k - 1]}", format="%g", help=tip
+                col = f"{name}.{k}"
+                column_config[col] = st.column_config.NumberColumn(
+                    SHORT.get(col, col), format="%g", help=f"{name}[{k - 1}]: {tip}", width=52
                 )
         elif h.kind == "bool":
             column_config[name] = st.column_config.SelectboxColumn(
-                name, options=list(BOOL_TEXT), help=tip
+                SHORT.get(name, name), options=list(BOOL_TEXT), help=f"{name}: {tip}", width=64
             )
         else:
-            column_config[name] = st.column_config.NumberColumn(name, format="%g", help=tip)
+            column_config[name] = st.column_config.NumberColumn(
+                SHORT.get(name, name), format="%g", help=f"{name}: {tip}", width=52
+            )
+    column_config["_index"] = st.column_config.NumberColumn("run", help="Run number", width=40)
     with where:
         table = st.data_editor(
             st.session_state[RUNS_BASE_KEY],
@@ -547,7 +560,7 @@ def runs_editor(where) -> pd.DataFrame:
             hide_index=False,
             width="stretch",
             column_config=column_config,
-            placeholder="default",
+            placeholder="–",
         )
         c1, c2 = st.columns([1, 3])
         if c1.button("Duplicate last run", key=W + "dup") and len(table):
@@ -558,8 +571,9 @@ def runs_editor(where) -> pd.DataFrame:
             st.session_state[RUNS_TABLE_KEY] = st.session_state[RUNS_BASE_KEY]
             st.rerun()
         c2.caption(
-            "Rows are numbered as in every message (run 1, run 2, …). Blank cells use the "
-            "rule's default; a cell for a hyperparameter the rule does not have is refused."
+            "Runs are numbered as in every message (run 1, run 2, …). A blank cell (–) takes the "
+            "rule's default; a value for a hyperparameter the rule does not have is refused. "
+            "Hover a header for its full name."
         )
     return table
 

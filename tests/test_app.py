@@ -297,7 +297,7 @@ def test_a_run_added_with_blank_optional_cells_trains_with_the_defaults():
 def test_a_config_error_names_the_row_as_the_table_numbers_it():
     at = app()
     frame = sidebar.runs_frame(at.session_state[state.CONFIG_KEY])
-    frame.loc[1, "lr"] = -1.0  # table row 2 (the engine calls it runs[1])
+    frame.loc[2, "lr"] = -1.0  # the table shows it as run 2; the engine calls it runs[1]
     at = with_runs_table(at, frame)
     reason = next(c.value for c in at.sidebar.caption if "Run is disabled" in c.value)
     assert "run 2" in reason and "runs[1]" not in reason
