@@ -83,7 +83,9 @@ def _explain(config: ExperimentConfig, big: bool) -> None:
             "You changed the preset's settings, so what it says below may no longer hold "
             "for these runs.\n\n" + text
         )
-    if upload:
+    if upload:  # the preset's title names its own data: say what is trained on instead
+        what = f"{sidebar.preset_label(name)} settings" if name else "Your settings"
+        heading = f"{what} on {sidebar.data_label(config)}"
         text = (
             f"Training on **{sidebar.data_label(config)}**, not on the preset's data: the "
             "explanation below is about the preset's own data.\n\n" + text

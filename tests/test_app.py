@@ -342,6 +342,7 @@ def test_an_upload_is_described_everywhere_by_its_file_name():
     at = upload(app(), "bom_crlf_semicolon.csv")
     text = " ".join(m.value for m in at.main.markdown) + " ".join(c.value for c in at.caption)
     assert "bom" in text and "Two moons" not in " ".join(c.value for c in at.main.caption)
+    assert all("two moons" not in e.label for e in at.main.expander)
     assert any("link" in c.value and "file" in c.value for c in at.sidebar.caption)
     assert any("bom" in c.value for c in at.sidebar.caption if c.value.startswith("Trains"))
     at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
