@@ -133,6 +133,14 @@ def test_many_per_step_losses_are_smoothed_and_the_raw_line_faint():
     assert curves.smooth(np.array([1.0, 3.0, 5.0]), 2).tolist() == [1.0, 2.0, 4.0]
 
 
+def test_two_and_640_steps_share_the_epoch_axis():
+    gd = pd.DataFrame({"step": [1, 2], "epoch": [1, 2]})
+    sgd = pd.DataFrame({"step": np.arange(1, 641), "epoch": np.repeat([1, 2], 320)})
+    assert curves.epoch_position(gd).tolist() == [1.0, 2.0]
+    x = curves.epoch_position(sgd)
+    assert x[0] == pytest.approx(1 / 320) and x[319] == 1.0 and x[-1] == 2.0
+
+
 def test_the_summary_speaks_in_words(results):
     table = curves.summary_table(results.summary, results.curves, 1e-9)
     assert set(table["diverged"]) == {"no"}

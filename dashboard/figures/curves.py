@@ -164,46 +164,67 @@ def smooth(values: np.ndarray, window: int) -> np.ndarray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
+def epoch_position(d: pd.DataFrame) -> np.ndarray:
+    """Each step's place in training in epochs: step k of an epoch with n steps sits at
+    (epoch − 1) + k/n, so GD's 2 steps and batch-1 SGD's 640 span the same x range."""
+    rank = d.groupby("epoch").cumcount().to_numpy() + 1
+    n = d.groupby("epoch")["step"].transform("size").to_numpy()
+    return d["epoch"].to_numpy() - 1 + rank / n
+
+
 def step_curves(
     steps: pd.DataFrame, colors: dict[str, str], log_y: bool = False, big: bool = False
 ) -> go.Figure:
     """Mini-batch loss at every step of the first epochs, first seed: SGD's noise made visible.
 
-    Each run's raw per-step losses are a thin, faint line and their moving average (over about
-    a fiftieth of its steps) a solid one, so 640 batch-1 steps stay legible next to 2 GD steps."""
+    x is the position in epochs (:func:`epoch_position`), so runs with 2 and 640 steps share
+    the axis. Each run's raw per-step losses are a thin, faint line and their moving average
+    (over about a fiftieth of its steps) a solid one; the y axis stops above the bulk of the
+    raw spikes (98th percentile) so the averages stay legible."""
     fig = go.Figure()
     shown: list[float] = []
+    raw_all: list[float] = []
     if not steps.empty:
         first = steps[steps["seed"] == steps["seed"].min()]
         for run in colors:
-            d = first[first["run"] == run]
+            d = first[first["run"] == run].sort_values("step")
             if d.empty:
                 continue
+            x = epoch_position(d)
             window = max(1, len(d) // 50)
-            shown += list(d["loss"])
+            mean = smooth(d["loss"].to_numpy(), window)
+            shown += list(mean)
+            raw_all += list(d["loss"])
             if window > 1:
                 fig.add_trace(
                     go.Scatter(
-                        x=d["step"], y=d["loss"], name=f"{run} (every step)", mode="lines",
+                        x=x, y=d["loss"], name=f"{run} (every step)", mode="lines",
                         legendgroup=run, showlegend=False, opacity=0.3,
                         line={"color": colors[run], "width": 1}, hoverinfo="skip",
                     )
                 )  # fmt: skip
             fig.add_trace(
                 go.Scatter(
-                    x=d["step"],
-                    y=smooth(d["loss"].to_numpy(), window),
+                    x=x,
+                    y=mean,
                     name=run if window == 1 else f"{run} (mean of {window} steps)",
                     legendgroup=run,
-                    mode="lines",
+                    mode="lines+markers" if len(d) <= 20 else "lines",
                     line={"color": colors[run], "width": 2.5},
-                    hovertemplate="%{y:.4g}",
+                    customdata=d["step"],
+                    hovertemplate="step %{customdata}: %{y:.4g}",
                 )
             )
-    fig.update_layout(hovermode="x unified", xaxis_title="Update (step)",
+    fig.update_layout(hovermode="closest", xaxis_title="Epoch (each step in its place)",
                       yaxis_title="Mini-batch loss")  # fmt: skip
     if log_y:
         tidy_log_axis(fig, "y", shown)
+    elif raw_all:
+        raw = np.asarray(raw_all, dtype=np.float64)
+        raw = raw[np.isfinite(raw)]
+        if raw.size:
+            top = max(float(np.quantile(raw, 0.98)), float(np.nanmax(shown)))
+            fig.update_yaxes(range=[0, top * 1.05])
     rng = y_range(shown, "loss", log_y)
     if rng is not None:
         fig.update_yaxes(range=rng)
