@@ -223,8 +223,8 @@ def norm_heatmap(
     )
     if np.isnan(z).all():
         why = (
-            "Every gradient norm is exactly 0: log10 cannot draw it. "
-            "Nothing flows back, so nothing learns."
+            "Every weight-gradient norm is exactly 0, which log10 cannot draw: "
+            "no gradient reaches these weights, so they never move."
             if len(pivot.index)
             else "No gradients were recorded."
         )
