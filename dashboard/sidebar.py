@@ -514,12 +514,40 @@ def _runs_summary(config: ExperimentConfig) -> None:
         st.caption("Edit the runs on the Setup page.")
 
 
+def shown_columns(frame: pd.DataFrame) -> list[str]:
+    """The editor's columns: the run's own, then the hyperparameters of the rules in the
+    table (a filled cell keeps its column, so a refused value stays visible), then "other"."""
+    rules = {str(r) for r in frame["optimizer"].dropna()}
+    used = {h.name for r in rules if r in RULES for h in RULES[r].hyper}
+    cols = []
+    for name, h in HYPER_SPECS.items():
+        names = [f"{name}.1", f"{name}.2"] if h.kind == "pair" else [name]
+        filled = any(c in frame and frame[c].notna().any() for c in names)
+        if name in used or filled:
+            cols += names
+    return ["label", "optimizer", "batch_size", "lr", *cols, OTHER]
+
+
+def _rebase_runs() -> None:
+    """Make the last edit the editor's new starting table (renumbered 1…n) and drop the
+    editor's own record of edits: needed before the editor's columns change, which Streamlit
+    may treat as a new widget (the edits are then kept in the base, not lost)."""
+    table = st.session_state.get(RUNS_TABLE_KEY)
+    if table is not None:
+        table = table.reset_index(drop=True).set_axis(range(1, len(table) + 1))
+        st.session_state[RUNS_BASE_KEY] = table
+    st.session_state.pop(W + "runs", None)
+
+
 def runs_editor(where) -> pd.DataFrame:
     """The full-width runs editor: every rule's hyperparameters as cells, blank = default."""
     column_config: dict[str, Any] = {
-        "label": st.column_config.TextColumn("label", help="Name in charts and exports"),
+        # Pinned: scrolling right to a hyperparameter keeps the run's name and rule in view.
+        "label": st.column_config.TextColumn(
+            "label", help="Name in charts and exports", pinned=True
+        ),
         "optimizer": st.column_config.SelectboxColumn(
-            "rule", options=list(RULES), required=True, help="Optimizer rule"
+            "rule", options=list(RULES), required=True, help="Optimizer rule", pinned=True
         ),
         "batch_size": st.column_config.TextColumn(
             "batch", help='"full" (GD), 1 (SGD) or k (mini-batch); blank = 32'
@@ -541,20 +569,29 @@ def runs_editor(where) -> pd.DataFrame:
             for k in (1, 2):
                 col = f"{name}.{k}"
                 column_config[col] = st.column_config.NumberColumn(
-                    SHORT.get(col, col), format="%g", help=f"{name}[{k - 1}]: {tip}", width=52
+                    SHORT.get(col, col), format="%g", help=f"{name}[{k - 1}]: {tip}", width=60
                 )
         elif h.kind == "bool":
             column_config[name] = st.column_config.SelectboxColumn(
-                SHORT.get(name, name), options=list(BOOL_TEXT), help=f"{name}: {tip}", width=64
+                SHORT.get(name, name), options=list(BOOL_TEXT), help=f"{name}: {tip}", width=70
             )
         else:
             column_config[name] = st.column_config.NumberColumn(
-                SHORT.get(name, name), format="%g", help=f"{name}: {tip}", width=52
+                SHORT.get(name, name), format="%g", help=f"{name}: {tip}", width=60
             )
     column_config["_index"] = st.column_config.NumberColumn("run", help="Run number", width=40)
+    base = st.session_state[RUNS_BASE_KEY]
     with where:
+        every = st.toggle(
+            "Columns of every rule",
+            key=sticky("lab_every_column", False),
+            help="Off: only the hyperparameters of the rules in the table (and any filled cell)",
+            on_change=_rebase_runs,
+        )
+        keep("lab_every_column", every)
         table = st.data_editor(
-            st.session_state[RUNS_BASE_KEY],
+            base,
+            column_order=None if every else shown_columns(base),
             key=W + "runs",
             num_rows="dynamic",
             hide_index=False,
@@ -562,6 +599,10 @@ def runs_editor(where) -> pd.DataFrame:
             column_config=column_config,
             placeholder="–",
         )
+        if not every and not set(shown_columns(table)) <= set(shown_columns(base)):
+            st.session_state[RUNS_TABLE_KEY] = table  # a new rule: show its columns now
+            _rebase_runs()
+            st.rerun()
         c1, c2 = st.columns([1, 3])
         if c1.button("Duplicate last run", key=W + "dup") and len(table):
             last = table.iloc[[-1]].copy()

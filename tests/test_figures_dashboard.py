@@ -221,3 +221,21 @@ def test_paths_are_cased_and_the_legend_sits_above_the_colour_bar(results):
     metas = [t.meta for t in fig.data]
     n = len(results.config.runs)
     assert metas.count("casing") == metas.count("path") == metas.count("end") == n
+
+
+# --- the runs editor's columns -------------------------------------------------------------------
+
+
+def test_the_runs_editor_shows_the_columns_of_the_rules_in_the_table():
+    from dashboard import sidebar
+
+    frame = sidebar.runs_frame(ExperimentConfig.preset("adagrad-stall"))
+    rules = set(frame["optimizer"])
+    shown = sidebar.shown_columns(frame)
+    expected = {h.name for r in rules for h in RULES[r].hyper} - {"lr"}
+    hyper_shown = {c.split(".")[0] for c in shown} & set(sidebar.HYPER_SPECS)
+    assert hyper_shown == expected and shown[:4] == ["label", "optimizer", "batch_size", "lr"]
+    frame.loc[1, "amsgrad"] = "true"  # a filled cell keeps its column, to show its error
+    assert "amsgrad" in sidebar.shown_columns(frame)
+    sgd_only = frame.iloc[:0]
+    assert sidebar.shown_columns(sgd_only) == ["label", "optimizer", "batch_size", "lr", "other"]
