@@ -24,6 +24,8 @@ PRESENTATION_CSS = """
 .st-key-lab_explain p { font-size: 1.35rem !important; line-height: 1.4; }
 </style>
 """
+# Pages that do not show the comparison, so the preset's explanation would only be in the way.
+INDEPENDENT_PAGES = ("Descent trajectories", "Learn")
 sticky = sidebar.sticky
 keep = sidebar.keep
 
@@ -58,7 +60,8 @@ def setup(
         notice = st.session_state.pop(state.NOTICE_KEY, None)
         if notice:
             st.warning(notice)
-        _explain(config, big)
+        if title not in INDEPENDENT_PAGES:
+            _explain(config, big)
         if results is not None and results.config != config:
             st.info(
                 "The settings changed since these results were computed: press "
