@@ -117,7 +117,7 @@ def histogram_animation(
     ticks = ticks[::step]
     fig.update_layout(
         title={"text": title or "Gradient sizes per layer (log10 |g|) over epochs"},
-        xaxis_title="log10 |gradient|   (0 = exactly zero)",
+        xaxis_title="log10 |gradient|   (0: exactly zero, or below 1e-24)",
         yaxis_title="share of the layer's weights",
         xaxis={
             "range": x_range,
