@@ -1,5 +1,6 @@
 # Two commands for a fresh machine:
-#   make run   - create .venv, install the app's pinned requirements, start the dashboard
+#   make run   - create .venv, install the app's pinned requirements, start the dashboard and
+#                print its URL (it opens no browser; PORT=8502 make run for another port)
 #   make test  - create .venv, install the dev requirements, lint and run every test
 # `make test TORCH=1` also installs torch==2.13.0 (CPU) so the live PyTorch oracle tests run
 # in addition to the committed golden files.
@@ -26,8 +27,11 @@ $(VENV)/.dev-stamp: requirements.txt requirements-dev.txt | $(BIN)/python
 
 # One BLAS thread: this engine's matrices are small, and on a 2-core machine a second BLAS
 # thread competes with the server and the browser (measured up to 5x slower under load).
+# Headless: nothing opens a browser; the URL is printed for you to open (PORT=8502 for another).
 run: $(VENV)/.app-stamp
-	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT)
+	@echo "Optimizer lab: open http://localhost:$(PORT) in your browser (Ctrl+C stops it)"
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(BIN)/streamlit run app.py --server.port $(PORT) \
+		--server.headless true
 
 test: $(VENV)/.dev-stamp
 ifeq ($(TORCH),1)

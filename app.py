@@ -15,20 +15,17 @@ if __name__ == "__main__":
     st.set_page_config(page_title="Optimizer lab", layout="wide")
     compute.local_pool().warm()
 
+    # No icons: Streamlit's ":material/…:" icons are a web font fetched from an outside host,
+    # which an offline classroom or conference network cannot reach (nothing is fetched from
+    # outside: the browser tests fail on any request that leaves the machine).
     PAGES = [
-        st.Page(
-            "pages/1_loss_curves.py",
-            title="Loss curves",
-            icon=":material/show_chart:",
-            default=True,
-        ),
-        st.Page("pages/2_trajectories.py", title="Descent trajectories", icon=":material/explore:"),
-        st.Page(
-            "pages/3_gradient_health.py", title="Gradient health", icon=":material/monitor_heart:"
-        ),
-        st.Page("pages/4_loss_landscape.py", title="Loss landscape", icon=":material/landscape:"),
-        st.Page("pages/5_data.py", title="Data", icon=":material/table_chart:"),
-        st.Page("pages/6_learn.py", title="Learn", icon=":material/school:"),
+        st.Page("pages/0_setup.py", title="Setup"),
+        st.Page("pages/1_loss_curves.py", title="Loss curves", default=True),
+        st.Page("pages/2_trajectories.py", title="Descent trajectories"),
+        st.Page("pages/3_gradient_health.py", title="Gradient health"),
+        st.Page("pages/4_loss_landscape.py", title="Loss landscape"),
+        st.Page("pages/5_data.py", title="Data"),
+        st.Page("pages/6_learn.py", title="Learn"),
         st.Page("pages/8_sweeps.py", title="Sweeps"),
     ]
 

@@ -12,44 +12,93 @@ from nn_core import PRESETS, ExperimentConfig, Results
 from . import sidebar, state
 from .figures import run_colors
 
+# Presentation mode: large type in the main area only (the sidebar's navigation and controls
+# keep their size so nothing is truncated at 1280×720), the settings sections hidden.
 PRESENTATION_CSS = """
 <style>
-html, body, [data-testid="stMarkdownContainer"] p { font-size: 1.35rem; }
-h1 { font-size: 3rem !important; }
+[data-testid="stMain"] [data-testid="stMarkdown"] p,
+[data-testid="stMain"] [data-testid="stMarkdown"] li { font-size: 1.3rem; }
+[data-testid="stMain"] h1 { font-size: 1.9rem !important; padding: 0 0 0.2rem 0; }
+[data-testid="stMain"] .block-container { padding-top: 2.2rem; }
 [data-testid="stSidebarUserContent"] [data-testid="stExpander"] { display: none; }
+.st-key-lab_explain p { font-size: 1.35rem !important; line-height: 1.4; }
 </style>
 """
+# Pages that do not show the comparison, so the preset's explanation would only be in the way.
+INDEPENDENT_PAGES = ("Descent trajectories", "Learn")
+sticky = sidebar.sticky
+keep = sidebar.keep
 
 
-def setup(title: str) -> tuple[ExperimentConfig, Results | None, dict[str, str], bool]:
-    """Render the shared parts of a page; returns (config, results or None, colours, big)."""
+demo_label = sidebar.preset_label
+
+
+def setup(
+    title: str, runs_editor: bool = False
+) -> tuple[ExperimentConfig, Results | None, dict[str, str], bool]:
+    """Render the shared parts of a page; returns (config, results or None, colours, big).
+
+    ``runs_editor``: the page (Setup) shows the full runs table in its main area."""
     st.set_page_config(page_title=f"{title} · Optimizer lab", layout="wide")
     big = bool(st.session_state.get(state.PRESENTATION_KEY, False))
     if big:
+        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
         st.pills(
             "Demos",
             list(PRESETS),
             key="lab_demo",
             label_visibility="collapsed",
             on_change=_on_demo,
+            format_func=demo_label,
         )
-    config, results = sidebar.render(title)
-    if big:
-        st.markdown(PRESENTATION_CSS, unsafe_allow_html=True)
-    st.title(title)
-    notice = st.session_state.pop(state.NOTICE_KEY, None)
-    if notice:
-        st.warning(notice)
-    if results is not None:
-        if results.config != config:
+    head = st.container()
+    area = st.container() if runs_editor else None
+    config, results = sidebar.render(title, area)
+    big = bool(st.session_state.get(state.PRESENTATION_KEY, False))
+    with head:
+        st.title(title)
+        notice = st.session_state.pop(state.NOTICE_KEY, None)
+        if notice:
+            st.warning(notice)
+        if title not in INDEPENDENT_PAGES:
+            _explain(config, big)
+        if results is not None and results.config != config:
             st.info(
                 "The settings changed since these results were computed: press "
                 "**Run comparison** to update them."
             )
-        colors = run_colors(r.label for r in results.config.runs)
+    runs = results.config.runs if results is not None else config.runs
+    return config, results, run_colors(runs), big
+
+
+def _explain(config: ExperimentConfig, big: bool) -> None:
+    """The preset's explanation in the main area: large in presentation mode, folded away
+    otherwise; an uploaded file or modified settings are said as such."""
+    name = sidebar.origin()
+    upload = sidebar.data_source.source_of(config) == "upload"
+    if name is None and not upload:
+        return
+    text = PRESETS[name].explanation if name else ""
+    heading = PRESETS[name].title if name else "Your data"
+    if sidebar.modified():
+        heading += " — modified"
+        text = (
+            "You changed the preset's settings, so what it says below may no longer hold "
+            "for these runs.\n\n" + text
+        )
+    if upload:  # the preset's title names its own data: say what is trained on instead
+        what = f"{sidebar.preset_label(name)} settings" if name else "Your settings"
+        heading = f"{what} on {sidebar.data_label(config)}"
+        text = (
+            f"Training on **{sidebar.data_label(config)}**, not on the preset's data: the "
+            "explanation below is about the preset's own data.\n\n" + text
+        ).strip()
+    if big:
+        with st.container(border=True, key="lab_explain"):
+            st.markdown(f"**{heading}**\n\n{text}")
     else:
-        colors = run_colors(r.label for r in config.runs)
-    return config, results, colors, big
+        with st.expander(f"About this comparison: {heading}", expanded=False):
+            st.markdown(text)
 
 
 def _on_demo() -> None:

@@ -4,37 +4,49 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import export
+from dashboard import data_source, export, state
 from dashboard.figures import curves
 from dashboard.figures import data as data_figs
-from dashboard.page import download, figure, need_results, setup
+from dashboard.page import download, figure, keep, need_results, setup, sticky
+from dashboard.sidebar import data_label
 from nn_core import datasets
 from nn_core.results import DIVERGENCE_RULE
 
 config, results, colors, big = setup("Loss curves")
 
-if not need_results(results) and config.dataset.name in datasets.DATASETS:
-    # The data the comparison will train on. Drawing a chart here also lets the browser load
-    # its charting library before the click, so the results appear sooner after it.
-    st.caption(f"The data: {datasets.DATASETS[config.dataset.name].label}, as the runs will see it")
-    preview = datasets.make(config.dataset)
-    st.plotly_chart(data_figs.scatter(preview, big).update_layout(height=380), key="chart_preview")
+if not need_results(results):
+    if data_source.source_of(config) == "upload":
+        st.caption(f"The data: {data_label(config)} (see the Data page once it has trained).")
+    elif config.dataset.name in datasets.DATASETS:
+        # The data the comparison will train on. Drawing a chart here also lets the browser
+        # load its charting library before the click, so the results appear sooner after it.
+        st.caption(
+            f"The data: {datasets.DATASETS[config.dataset.name].label}, as the runs will see it"
+        )
+        preview = datasets.make(config.dataset)
+        st.plotly_chart(
+            data_figs.scatter(preview, big).update_layout(height=380), key="chart_preview"
+        )
 
 if results is not None:
-    metric_label = "R²" if results.metric == "r2" else "Accuracy"
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+    regression = results.metric == "r2"
+    c1, c2, c3, c4 = st.columns([5, 3, 3, 3], vertical_alignment="bottom")
     x = (
-        c1.segmented_control(
-            "x axis",
-            list(curves.X_AXES),
-            default="epoch",
-            format_func=curves.X_AXES.get,
-            key="lc_x",
+        keep(
+            "lc_x",
+            c1.segmented_control(
+                "x axis",
+                list(curves.X_AXES),
+                format_func=curves.X_AXES.get,
+                help="Updates counts optimizer steps: one per epoch for GD, one per sample for "
+                "batch-1 SGD. Wall time is drawn on a log axis.",
+                key=sticky("lc_x", "epoch"),
+            ),
         )
         or "epoch"
     )
-    log_y = c2.toggle("Log loss axis", key="lc_log")
-    show_val = c3.toggle("Show validation", value=True, key="lc_val")
+    log_y = keep("lc_log", c2.toggle("Log loss axis", key=sticky("lc_log", False)))
+    show_val = keep("lc_val", c3.toggle("Validation", key=sticky("lc_val", True)))
     splits = ("train", "val") if show_val else ("train",)
     opts = (colors, x, splits, log_y, big)
     loss_fig = figure(
@@ -48,24 +60,42 @@ if results is not None:
         "accuracy",
         results,
         lambda: curves.loss_curves(
-            results.curves, colors, "accuracy", x, splits, False, big
-        ).update_layout(yaxis_title=metric_label),
+            results.curves, colors, "r2" if regression else "accuracy", x, splits, False, big
+        ),
         *opts,
     )
     st.plotly_chart(acc_fig, key="chart_accuracy")
+    if x == "seconds":
+        st.caption(
+            "Wall time on a log axis, so a fast run is not squeezed against the left edge. "
+            "Runs with the same batch size train together as one batched network, so they "
+            "share one clock: their times are the group's, not each run's alone."
+        )
 
     st.subheader("Summary")
-    target = c4.number_input(
-        "Target train loss",
-        0.0,
-        100.0,
-        value=0.3,
-        step=0.05,
-        key="lc_target",
-        help="Epochs to reach it, per run",
+    # The target depends on the task and the losses reached: one per comparison, remembered.
+    target_key = f"lc_target_{state.results_key(results)}"
+    target = keep(
+        target_key,
+        c4.number_input(
+            "Target loss",
+            0.0,
+            100.0,
+            step=0.01,
+            format="%.3g",
+            key=sticky(target_key, curves.default_target(results.curves)),
+            help="Epochs each run needs to reach it (mean over the seeds that do). The "
+            "default lies halfway, on a log scale, between the starting loss and the best "
+            "final loss.",
+        ),
     )
-    table = curves.summary_table(results.summary, results.curves, target)
+    table = curves.summary_table(results.summary, results.curves, target, results.metric)
     st.dataframe(table, hide_index=True, width="stretch")
+    st.caption(
+        f"Losses and {'R² (coefficient of determination)' if regression else 'accuracy'} are "
+        "means over seeds. *seconds*: wall time of the run's group (runs with the same batch "
+        "size train together in one batched network and share it)."
+    )
     st.caption(f"Diverged: {DIVERGENCE_RULE}.")
 
     if not results.steps.empty:
@@ -82,7 +112,10 @@ if results is not None:
 
     if results.data.n_features == 2 and results.data.task != "regression":
         # Drawn on request: fourteen traces of small multiples are the slowest chart to render.
-        if st.toggle("Decision boundaries (first seed, final weights)", value=big, key="lc_db"):
+        show = st.toggle(
+            "Decision boundaries (first seed, final weights)", key=sticky("lc_db", big)
+        )
+        if keep("lc_db", show):
             bounds = figure(
                 "boundaries",
                 results,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from dashboard.figures import run_colors
 from dashboard.figures import trajectories as tr
-from dashboard.page import download, setup
+from dashboard.page import download, keep, setup, sticky
 from dashboard.sidebar import parse_options
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, gd_optimal, run_surface
@@ -26,20 +26,33 @@ st.caption(
     "variables, so you can watch where its steps go."
 )
 c1, c2, c3, c4 = st.columns([2, 1, 1, 2])
-name = c1.selectbox(
-    "Test function",
-    list(SURFACES),
-    key="tr_surface",
-    format_func=lambda n: f"{SURFACES[n].label}: {SURFACES[n].formula}",
+# Every setting here is sticky: it survives a visit to another page (dashboard.page.sticky).
+name = keep(
+    "tr_surface",
+    c1.selectbox(
+        "Test function",
+        list(SURFACES),
+        key=sticky("tr_surface", next(iter(SURFACES))),
+        format_func=lambda n: f"{SURFACES[n].label}: {SURFACES[n].formula}",
+    ),
 )
 surface = SURFACES[name]
-x0 = c2.number_input("Start x", value=float(surface.start[0]), format="%g", key=f"tr_x_{name}")
-y0 = c3.number_input("Start y", value=float(surface.start[1]), format="%g", key=f"tr_y_{name}")
-steps = c4.slider("Steps", 10, 2000, 200, step=10, key="tr_steps")
+x0 = keep(
+    f"tr_x_{name}",
+    c2.number_input("Start x", format="%g", key=sticky(f"tr_x_{name}", float(surface.start[0]))),
+)
+y0 = keep(
+    f"tr_y_{name}",
+    c3.number_input("Start y", format="%g", key=sticky(f"tr_y_{name}", float(surface.start[1]))),
+)
+steps = keep("tr_steps", c4.slider("Steps", 10, 2000, step=10, key=sticky("tr_steps", 200)))
 st.caption(f"**{surface.label}**: {surface.notes}.")
 kappa = None
 if name == "bowl":
-    kappa = st.slider("Condition number κ", 1.0, 100.0, 10.0, step=1.0, key="tr_kappa")
+    kappa = keep(
+        "tr_kappa",
+        st.slider("Condition number κ", 1.0, 100.0, step=1.0, key=sticky("tr_kappa", 10.0)),
+    )
     best, rate = gd_optimal(kappa)
     st.caption(
         f"Plain GD is stable for lr < 2/κ = {2 / kappa:.3g}; its best lr is 2/(1+κ) = "
@@ -48,12 +61,14 @@ if name == "bowl":
 if tr.outside(name, (x0, y0)):
     st.warning("The start lies outside the plotted square; paths appear once they enter it.")
 
-chosen = st.multiselect(
-    "Rules",
-    list(RULES),
-    default=list(tr.DEFAULT_RULES),
-    key="tr_rules",
-    format_func=lambda r: RULES[r].label,
+chosen = keep(
+    "tr_rules",
+    st.multiselect(
+        "Rules",
+        list(RULES),
+        key=sticky("tr_rules", [r for r in tr.DEFAULT_RULES if r in RULES]),
+        format_func=lambda r: RULES[r].label,
+    ),
 )
 rules = [r for r in RULES if r in chosen]  # registry order, so a rule keeps its colour
 saved = st.session_state.setdefault("tr_hyper", {}).setdefault(name, {})
@@ -90,13 +105,16 @@ for message in problems + errors:
 if not paths:
     st.info("Choose at least one rule with a valid learning rate to draw its path.")
     st.stop()
-colors = run_colors(RULES[r].label for r in rules)
+colors = run_colors((RULES[r].label, r) for r in rules)  # one colour per rule, every page
 
 a1, a2 = st.columns([1, 3])
-arrows = a1.toggle("Show step directions", key="tr_arrows")
-if st.session_state.get("tr_arrow_step", 0) > steps - 1:  # fewer steps than before
-    st.session_state["tr_arrow_step"] = int(steps) - 1
-arrow_step = a2.slider("at step", 0, int(steps) - 1, 0, key="tr_arrow_step") if arrows else None
+arrows = keep("tr_arrows", a1.toggle("Show step directions", key=sticky("tr_arrows", False)))
+arrow_step = None
+if arrows:
+    sticky("tr_arrow_step", 0)
+    if (st.session_state["tr_arrow_step"] or 0) > steps - 1:  # fewer steps than before
+        st.session_state["tr_arrow_step"] = int(steps) - 1
+    arrow_step = keep("tr_arrow_step", a2.slider("at step", 0, int(steps) - 1, key="tr_arrow_step"))
 if arrows:
     st.caption(
         "Arrows, all one length: solid, the step taken next; dashed, minus the momentum "

@@ -1,20 +1,30 @@
 """Gradient health: are gradients vanishing, exploding, or healthy, layer by layer?"""
 
 from functools import partial
+from itertools import groupby
 
 import streamlit as st
 
 from dashboard import diagnosis, export, state
 from dashboard.figures import gradients
-from dashboard.page import download, figure, need_results, setup
+from dashboard.page import download, figure, keep, need_results, setup, sticky
 
 config, results, colors, big = setup("Gradient health")
 
 LEVEL = {"ok": st.success, "warning": st.warning, "problem": st.error}
 
 
-def panel(column, name: str, key: str) -> None:
-    """One comparison/run/seed with its figures and diagnosis, in ``column``."""
+def layer_order(activations) -> str:
+    """Activations in layer order, repeats folded: "sigmoid ×10", "relu ×2 → tanh"."""
+    parts = []
+    for name, group in groupby(activations):
+        n = len(list(group))
+        parts.append(name if n == 1 else f"{name} ×{n}")
+    return " → ".join(parts)
+
+
+def pick(column, name: str, key: str) -> dict:
+    """The comparison, run and seed one column shows, chosen in that column."""
     with column:
         choices = [n for n, _ in history] or ["current"]
         pick = st.selectbox("Comparison", choices, index=len(choices) - 1, key=f"{key}_cmp")
@@ -25,62 +35,80 @@ def panel(column, name: str, key: str) -> None:
         )
         seeds = sorted(res.summary["seed"].unique())
         seed = st.selectbox("Seed", seeds, key=f"{key}_seed") if len(seeds) > 1 else seeds[0]
-        g = res.gradients[(res.gradients["run"] == run) & (res.gradients["seed"] == seed)]
-        h = res.histograms[(res.histograms["run"] == run) & (res.histograms["seed"] == seed)]
-        net = res.config.network
-        st.caption(
-            f"{len(net.hidden_layers)} hidden layers · {', '.join(sorted(set(net.activations)))}"
+    g = res.gradients[(res.gradients["run"] == run) & (res.gradients["seed"] == seed)]
+    h = res.histograms[(res.histograms["run"] == run) & (res.histograms["seed"] == seed)]
+    return {"key": key, "res": res, "run": run, "seed": int(seed), "g": g, "h": h}
+
+
+def rows(panels: list[dict]):
+    """One row of columns per kind of content, so the two panels line up chart by chart."""
+    return st.columns(len(panels)) if len(panels) > 1 else [st.container()]
+
+
+def draw(panels: list[dict]) -> None:
+    """Every panel's diagnosis and charts, row by row, on shared scales: one colour range for
+    the heat maps and one pair of histogram axes, so a sick and a healthy network are read on
+    the same ruler."""
+    x_range, y_max = gradients.histogram_ranges(*(p["h"] for p in panels))
+    z_range = gradients.norm_range(*(p["g"] for p in panels))
+    shared = (tuple(x_range), y_max, z_range)
+    for col, p in zip(rows(panels), panels, strict=True):
+        net = p["res"].config.network
+        col.caption(
+            f"{len(net.hidden_layers)} hidden layers · {layer_order(net.activations)}"
             f" · {net.initializer} init"
         )
-        findings = diagnosis.diagnose(g, diagnosis.outcome(res.summary, run, seed))
-        for f in findings:
-            LEVEL[f.level](f"**{f.title}.** {f.detail}")
-        if g.empty:
-            return
-        opts = (run, int(seed), big)
-        hist = figure(
-            "hist", res, lambda: gradients.histogram_animation(h, res.arch.n_layers, big), *opts
-        )
-        st.plotly_chart(hist, key=f"{key}_hist")
-        st.plotly_chart(
-            figure("heat", res, lambda: gradients.norm_heatmap(g, big), *opts), key=f"{key}_heat"
-        )
-        state_name = g["unit_state"].iloc[0]
-        if state_name:
-            dead = figure(
-                "dead",
-                res,
-                lambda: gradients.layer_lines(
-                    g, "dead_fraction", f"{state_name} fraction", False, big
-                ),
-                *opts,
-            )
-            st.plotly_chart(dead, key=f"{key}_dead")
-        ratio = figure(
-            "ratio",
-            res,
-            lambda: gradients.layer_lines(g, "update_ratio", "‖ΔW‖ / ‖W‖ per step", True, big),
-            *opts,
-        )
-        st.plotly_chart(ratio, key=f"{key}_ratio")
+    for col, p in zip(rows(panels), panels, strict=True):
+        with col:
+            for f in diagnosis.diagnose(
+                p["g"], diagnosis.outcome(p["res"].summary, p["run"], p["seed"])
+            ):
+                LEVEL[f.level](f"**{f.title}.** {f.detail}")
+    if all(p["g"].empty for p in panels):
+        return
+    title = "{}: gradient sizes per layer"
+    state_names = ["" if p["g"].empty else p["g"]["unit_state"].iloc[0] for p in panels]
+    charts = [
+        ("hist", lambda p: partial(gradients.histogram_animation, p["h"],
+                                   p["res"].arch.n_layers, big, list(x_range), y_max,
+                                   title.format(p["run"]))),
+        ("heat", lambda p: partial(gradients.norm_heatmap, p["g"], big, z_range)),
+        ("dead", lambda p: partial(gradients.layer_lines, p["g"], "dead_fraction",
+                                   f"{p['g']['unit_state'].iloc[0]} fraction", False, big)),
+        ("ratio", lambda p: partial(gradients.layer_lines, p["g"], "update_ratio",
+                                    "‖ΔW‖ / ‖W‖ per step", True, big)),
+    ]  # fmt: skip
+    for kind, build in charts:
+        if kind == "dead" and not any(state_names):
+            continue
+        for col, p, unit_state in zip(rows(panels), panels, state_names, strict=True):
+            if p["g"].empty or (kind == "dead" and not unit_state):
+                continue
+            fig = figure(kind, p["res"], build(p), p["run"], p["seed"], big, shared)
+            col.plotly_chart(fig, key=f"{p['key']}_{kind}")
 
 
 if need_results(results):
     history = state.history(st.session_state)
-    side_by_side = st.toggle(
-        "Two runs side by side",
-        value=not big,
-        key="gh_two",
-        help="Compare e.g. the vanishing-sigmoid and relu-he-fix presets: "
-        "run both, then pick one comparison per column.",
+    side_by_side = keep(
+        "gh_two",
+        st.toggle(
+            "Two runs side by side",
+            key=sticky("gh_two", not big),
+            help="Compare e.g. the vanishing-sigmoid and relu-he-fix presets: "
+            "run both, then pick one comparison per column. Both columns share their scales.",
+        ),
     )
     labels = [r.label for r in results.config.runs]
     if side_by_side:
         left, right = st.columns(2)
-        panel(left, labels[0], "gh_left")
-        panel(right, labels[1] if len(labels) > 1 else labels[0], "gh_right")
+        panels = [
+            pick(left, labels[0], "gh_left"),
+            pick(right, labels[1] if len(labels) > 1 else labels[0], "gh_right"),
+        ]
     else:
-        panel(st.container(), labels[0], "gh_one")
+        panels = [pick(st.container(), labels[0], "gh_one")]
+    draw(panels)
     with st.expander("Thresholds used by the diagnosis"):
         st.markdown(
             f"- vanishing: first/last-hidden gradient-norm ratio < {diagnosis.VANISHING_RATIO:g}\n"

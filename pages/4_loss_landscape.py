@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import export, state
 from dashboard.figures import landscape as figs
-from dashboard.page import download, need_results, setup
+from dashboard.page import download, keep, need_results, setup, sticky
 from dashboard.text import md
 from nn_core import landscape
 
@@ -25,16 +25,20 @@ if need_results(results):
     )
     c1, c2, c3 = st.columns(3)
     method = (
-        c1.segmented_control(
-            "Directions",
-            list(landscape.DIRECTIONS),
-            default="pca",
-            key="ll_method",
-            format_func={"pca": "PCA of the paths", "random": "Random (filter-normalised)"}.get,
+        keep(
+            "ll_method",
+            c1.segmented_control(
+                "Directions",
+                list(landscape.DIRECTIONS),
+                key=sticky("ll_method", "pca"),
+                format_func={"pca": "PCA of the paths", "random": "Random (filter-normalised)"}.get,
+            ),
         )
         or "pca"
     )
-    resolution = c2.select_slider("Grid", [21, 41, 61, 81], value=41, key="ll_res")
+    resolution = keep(
+        "ll_res", c2.select_slider("Grid", [21, 41, 61, 81], key=sticky("ll_res", 41))
+    )
     seeds = sorted(results.summary["seed"].unique())
     seed = c3.selectbox("Seed", seeds, key="ll_seed")
     key = state.results_key(results)
@@ -44,7 +48,12 @@ if need_results(results):
     except ValueError as exc:
         st.error(f"No landscape to show: {md(exc)}")
         st.stop()
-    st.metric("Share of the weights' movement the plane captures", f"{land.plane.explained:.0%}")
+    st.metric(
+        "Share of the weights' movement the plane captures",
+        f"{land.plane.explained:.0%}",
+        help="Of Σ‖θₜ − θ₀‖² over every run's recorded weights, the part that lies in the "
+        "plane; the warnings below use the same measure run by run.",
+    )
     for warning in figs.fidelity_warnings(land):
         st.warning(md(warning))  # names runs: user text
     tab2d, tab3d = st.tabs(["Contours", "3-D surface"])

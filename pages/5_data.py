@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import export
+from dashboard import data_source, export
 from dashboard.figures import data as figs
 from dashboard.page import download, setup
 from dashboard.text import md
@@ -12,17 +12,23 @@ config, results, colors, big = setup("Data")
 
 # Before any run, show the configured synthetic data so users see what they will train on.
 data = results.data if results is not None else None
+report = getattr(results, "data_report", None) if results is not None else None
 if data is None:
+    upload = st.session_state.get(data_source.UPLOAD_KEY)
     try:
-        data = datasets.make(config.dataset)
+        if data_source.source_of(config) == "upload" and upload is not None:
+            data, read = data_source.load(upload, config)  # the uploaded file, not the preset's
+            report = {**read.to_dict(), "file": upload.name}
+        else:
+            data = datasets.make(config.dataset)
     except Exception as exc:  # a dataset that cannot be built is explained, not raised
         st.error(f"This dataset cannot be shown: {exc}")
         st.stop()
     st.caption("Preview of the configured dataset; no comparison has been run yet.")
 
-report = getattr(results, "data_report", None) if results is not None else None
 if report:
-    st.subheader(f"Uploaded file: {md(report['source'])}")  # file and column names: as text
+    name = report.get("file") or report["source"]
+    st.subheader(f"Uploaded file: {md(name)}")  # file and column names: as text
     st.markdown("\n".join(f"- {md(line)}" for line in report["notes"]))
 
 c1, c2, c3, c4 = st.columns(4)

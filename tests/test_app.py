@@ -3,6 +3,7 @@ meets it (small epochs keep it quick)."""
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -187,3 +188,173 @@ def test_a_bundled_dataset_runs():
     no_exception(at, "bundled")
     results = at.session_state[state.RESULTS_KEY]
     assert results.config.dataset.name == "iris" and results.data.n_classes == 3
+
+
+# --- promises kept across pages (issue: presentation mode, page settings, sections) -----------
+
+
+def test_presentation_mode_stays_on_across_every_page_change():
+    at = app()
+    at.sidebar.toggle(key=state.PRESENTATION_KEY).set_value(True).run()
+    for page in [*PAGES, PAGES[0]]:
+        at.switch_page(page).run()
+        no_exception(at, page)
+        assert at.sidebar.toggle(key=state.PRESENTATION_KEY).value is True, page
+        assert at.button_group(key="lab_demo"), f"{page}: the demo buttons are gone"
+    at.sidebar.toggle(key=state.PRESENTATION_KEY).set_value(False).run()
+    at.switch_page("pages/5_data.py").run()
+    assert at.sidebar.toggle(key=state.PRESENTATION_KEY).value is False
+
+
+def trained(preset: str = "default", epochs: int = 2) -> AppTest:
+    at = app(preset=preset)
+    at.sidebar.number_input(key="w_tr_epochs").set_value(epochs).run()
+    run_button(at).click().run()
+    no_exception(at, "run")
+    return at
+
+
+def test_loss_curves_settings_survive_leaving_the_page():
+    at = trained()
+    target_key = f"lc_target_{state.results_key(at.session_state[state.RESULTS_KEY])}"
+    at.button_group(key="lc_x").set_value("step").run()
+    at.toggle(key="lc_log").set_value(True).run()
+    at.number_input(key=target_key).set_value(0.42).run()
+    at.switch_page("pages/5_data.py").run()
+    at.switch_page("pages/1_loss_curves.py").run()
+    no_exception(at, "back on loss curves")
+    assert at.button_group(key="lc_x").value == "step"
+    assert at.toggle(key="lc_log").value is True
+    assert at.number_input(key=target_key).value == pytest.approx(0.42)
+    assert any("≤ 0.42" in c for c in at.dataframe[0].value.columns)
+
+
+def test_trajectories_settings_survive_leaving_the_page():
+    at = app()
+    at.switch_page("pages/2_trajectories.py").run()
+    at.selectbox(key="tr_surface").set_value("beale").run()
+    at.toggle(key="tr_arrows").set_value(True).run()
+    at.switch_page("pages/3_gradient_health.py").run()
+    at.switch_page("pages/2_trajectories.py").run()
+    no_exception(at, "back on trajectories")
+    assert at.selectbox(key="tr_surface").value == "beale"
+    assert at.toggle(key="tr_arrows").value is True
+
+
+def expanded(at, label: str) -> bool:
+    return next(e.proto.expanded for e in at.sidebar.expander if e.proto.label == label)
+
+
+def test_sidebar_sections_keep_their_open_state_across_pages():
+    at = app()
+    assert not expanded(at, "Network")
+    at.session_state["lab_open_network"] = True  # what a click on the section header sets
+    at.run()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert expanded(at, "Network"), page
+        assert not expanded(at, "Training"), page
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "words"),
+    [("w_net_per_layer", "relu, bogus", "bogus"), ("w_net_widths", "8, x", "whole numbers")],
+)
+def test_an_invalid_network_setting_keeps_its_section_open_with_the_error(key, value, words):
+    at = app()
+    at.sidebar.text_input(key=key).set_value(value).run()
+    at.run()  # the next rerun (any click) must not fold the error away
+    assert expanded(at, "Network")
+    assert any(words in e.value for e in at.sidebar.error), [e.value for e in at.sidebar.error]
+    assert run_button(at).disabled
+
+
+# --- the runs table ---------------------------------------------------------------------------
+
+
+def with_runs_table(at, frame):
+    """What the Setup page's editor hands over after an edit (its plain session-state copy)."""
+    at.session_state[sidebar.RUNS_TABLE_KEY] = frame
+    return at.run()
+
+
+def test_a_run_added_with_blank_optional_cells_trains_with_the_defaults():
+    import numpy as np
+
+    at = app()
+    frame = sidebar.runs_frame(at.session_state[state.CONFIG_KEY])
+    added = {c: np.nan for c in frame.columns} | {"label": "Extra", "optimizer": "adam"}
+    frame = pd.concat([frame, pd.DataFrame([added])], ignore_index=True)
+    at = with_runs_table(at, frame)
+    no_exception(at, "blank cells")
+    assert not at.sidebar.error, [e.value for e in at.sidebar.error]
+    extra = at.session_state[state.CONFIG_KEY].runs[-1]
+    assert (extra.label, extra.optimizer, extra.hyper) == ("Extra", "adam", {})
+    assert extra.hyperparameters() == sidebar.RULES["adam"].defaults
+    assert not run_button(at).disabled
+
+
+def test_a_config_error_names_the_row_as_the_table_numbers_it():
+    at = app()
+    frame = sidebar.runs_frame(at.session_state[state.CONFIG_KEY])
+    frame.loc[2, "lr"] = -1.0  # the table shows it as run 2; the engine calls it runs[1]
+    at = with_runs_table(at, frame)
+    reason = next(c.value for c in at.sidebar.caption if "Run is disabled" in c.value)
+    assert "run 2" in reason and "runs[1]" not in reason
+
+
+def test_the_setup_page_shows_every_hyperparameter_as_a_column():
+    at = app()
+    at.switch_page("pages/0_setup.py").run()
+    no_exception(at, "setup")
+    editor = at.main.dataframe[0]  # the runs editor, full width
+    columns = set(editor.value.columns)
+    assert {"label", "optimizer", "batch_size", "lr", "momentum", "betas.1", "eps"} <= columns
+    assert "options" not in columns
+
+
+# --- presets, uploads and what the sidebar says -----------------------------------------------
+
+
+def test_the_run_button_comes_right_after_the_preset_and_says_what_it_will_do():
+    at = app()
+    labels = [getattr(e, "label", None) for e in at.sidebar]
+    assert labels.index("Run comparison") < labels.index("Data")  # above every section
+    plan = [c.value for c in at.sidebar.caption if c.value.startswith("Trains")]
+    assert plan and "7 runs" in plan[0] and "Two moons" in plan[0]
+
+
+def test_a_modified_preset_is_called_modified_not_by_its_title():
+    at = app(preset="vanishing-sigmoid")
+    assert not any("Modified" in c.value for c in at.sidebar.caption)
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    assert any("Modified" in c.value for c in at.sidebar.caption)
+    run_button(at).click().run()
+    names = [n for n, _ in state.history(at.session_state)]
+    assert names == ["vanishing-sigmoid (modified)"]
+    at.switch_page("pages/3_gradient_health.py").run()
+    no_exception(at, "gradient health")
+    assert at.sidebar.selectbox(key="w_preset").value == "vanishing-sigmoid"
+    assert at.selectbox(key="gh_left_cmp").value == "vanishing-sigmoid (modified)"
+
+
+def test_an_upload_is_described_everywhere_by_its_file_name():
+    at = upload(app(), "bom_crlf_semicolon.csv")
+    text = " ".join(m.value for m in at.main.markdown) + " ".join(c.value for c in at.caption)
+    assert "bom" in text and "Two moons" not in " ".join(c.value for c in at.main.caption)
+    assert all("two moons" not in e.label for e in at.main.expander)
+    assert any("link" in c.value and "file" in c.value for c in at.sidebar.caption)
+    assert any("bom" in c.value for c in at.sidebar.caption if c.value.startswith("Trains"))
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    at.switch_page("pages/5_data.py").run()
+    assert any("bom" in h.value for h in at.subheader), [h.value for h in at.subheader]
+
+
+def test_nothing_in_the_app_names_an_outside_address_or_icon_font():
+    sources = [ROOT / "app.py", *ROOT.glob("pages/*.py"), *ROOT.glob("dashboard/**/*.py")]
+    sources += list((ROOT / ".streamlit").glob("*"))
+    for path in sources:
+        text = path.read_text()
+        assert ":material/" not in text.replace('":material/…:"', ""), path
+        assert "http://" not in text and "https://" not in text, path

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from nn_core.datasets import Dataset
 
-from .style import PALETTE, apply_style
+from .style import PALETTE, apply_style, class_color
 
 
 def frame(data: Dataset) -> pd.DataFrame:
@@ -47,7 +47,9 @@ def scatter(data: Dataset, big: bool = False) -> go.Figure:
             )
         fig.update_layout(xaxis_title=fx, yaxis_title=fy or "target")
     else:
-        for i, cls in enumerate(sorted(d["target"].unique(), key=str)):
+        # By class index, as the decision boundaries do: class k has one colour everywhere.
+        names = data.class_names or tuple(str(i) for i in range(data.n_classes))
+        for i, cls in enumerate(names):
             for split, symbol in (("train", "circle"), ("val", "circle-open")):
                 s = d[(d["target"] == cls) & (d["split"] == split)]
                 fig.add_trace(
@@ -55,8 +57,9 @@ def scatter(data: Dataset, big: bool = False) -> go.Figure:
                         x=s[fx],
                         y=s[fy],
                         mode="markers",
-                        name=f"{cls} ({split})",
-                        marker={"symbol": symbol, "color": PALETTE[i % len(PALETTE)], "size": 7},
+                        name=f"class {cls} ({split})",
+                        legendgroup=f"class{i}",
+                        marker={"symbol": symbol, "color": class_color(i), "size": 7},
                     )
                 )
         fig.update_layout(xaxis_title=f"{fx} (standardised)", yaxis_title=f"{fy} (standardised)")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 
-from .style import apply_style
+from nn_core.recording import HIST_LOW
+
+from .style import apply_style, tidy_log_axis
 
 MAX_FRAMES = 120
+ZERO_BIN_LEFT = HIST_LOW  # the first recorded bin: exact zeros and anything below it
+ZERO_GAP = 1.5  # room between the zero stems and the smallest non-zero bin
 
 
 def layer_colors(n_layers: int) -> list[str]:
@@ -17,29 +23,79 @@ def layer_colors(n_layers: int) -> list[str]:
     return sample_colorscale("Viridis", list(np.linspace(0.0, 0.9, max(n_layers, 1))))
 
 
-def histogram_animation(hist: pd.DataFrame, n_layers: int, big: bool = False) -> go.Figure:
+def histogram_ranges(*hists: pd.DataFrame) -> tuple[list[float], float]:
+    """(x range, y max) covering every given histogram table: side-by-side panels share them,
+    so a sick and a healthy network are read on the same axes. The first recorded bin (exact
+    zeros and everything below 10^HIST_LOW) is drawn apart, left of the x range's data."""
+    lefts, rights, top = [], [], 0.0
+    for hist in hists:
+        if hist.empty:
+            continue
+        low = float(hist["bin_left"].min())
+        shares = hist["count"] / hist.groupby(["epoch", "layer"])["count"].transform("sum")
+        top = max(top, float(shares.max()))
+        rest = hist[(hist["bin_left"] > ZERO_BIN_LEFT) & (hist["count"] > 0)]
+        if len(rest):
+            lefts.append(float(rest["bin_left"].min()))
+            rights.append(float(rest["bin_right"].max()))
+        elif low <= ZERO_BIN_LEFT:
+            lefts.append(ZERO_BIN_LEFT + 4)
+            rights.append(ZERO_BIN_LEFT + 8)
+    if not lefts:
+        return [-8.0, 2.0], max(top, 0.05)
+    return [min(lefts) - ZERO_GAP - 1.0, max(rights) + 0.5], max(top, 0.05)
+
+
+def zero_position(x_range: list[float]) -> float:
+    """Where the "exactly zero" stems stand: just inside the left end of the x range."""
+    return x_range[0] + 0.5
+
+
+def histogram_animation(
+    hist: pd.DataFrame,
+    n_layers: int,
+    big: bool = False,
+    x_range: list[float] | None = None,
+    y_max: float | None = None,
+    title: str | None = None,
+) -> go.Figure:
     """Per-layer histograms of log10|g| (share of the layer's weights per bin), one frame per
-    recorded epoch with play/pause and an epoch slider. ``hist`` holds one run and seed."""
+    recorded epoch with play/pause and an epoch slider. ``hist`` holds one run and seed.
+
+    Gradients of exactly zero (and below 10^-24, the first recorded bin) are drawn as a stem per
+    layer at the left, on a tick labelled "0", not as a plateau running from 10^-24: a dead ReLU
+    layer or a zero-initialised network shows as a tall bar at 0. ``x_range``/``y_max`` let two
+    panels share axes (:func:`histogram_ranges`)."""
     epochs = sorted(hist["epoch"].unique())
     if len(epochs) > MAX_FRAMES:
         idx = np.unique(np.linspace(0, len(epochs) - 1, MAX_FRAMES).round().astype(int))
         epochs = [epochs[i] for i in idx]
+    if x_range is None or y_max is None:
+        auto_x, auto_y = histogram_ranges(hist)
+        x_range, y_max = x_range or auto_x, y_max or auto_y
+    zero_x = zero_position(x_range)
     totals = hist.groupby(["epoch", "layer"])["count"].transform("sum")
     h = hist.assign(share=hist["count"] / totals, centre=(hist["bin_left"] + hist["bin_right"]) / 2)
     colors = layer_colors(n_layers)
     by_key = {key: d.sort_values("centre") for key, d in h.groupby(["epoch", "layer"])}
     empty = h.iloc[:0]
+    offset = 0.6 / max(n_layers, 1)
 
     def traces(epoch):
         # Plain dicts: 60+ frames of validated trace objects cost ~0.3 s per figure.
         out = []
         for layer in range(1, n_layers + 1):
             d = by_key.get((epoch, layer), empty)
+            zero = d[d["bin_left"] <= ZERO_BIN_LEFT]["share"].sum()
+            rest = d[d["bin_left"] > ZERO_BIN_LEFT]
+            zx = zero_x + (layer - (n_layers + 1) / 2) * offset
+            x = [zx, zx, None, *rest["centre"].to_numpy().tolist()]
+            y = [0.0, float(zero), None, *rest["share"].to_numpy().tolist()]
             out.append(
                 {
                     "type": "scatter",
-                    "x": d["centre"].to_numpy(),
-                    "y": d["share"].to_numpy(),
+                    "x": x,
+                    "y": y,
                     "mode": "lines+markers",
                     "name": f"layer {layer}",
                     "line": {"color": colors[layer - 1], "shape": "hvh"},
@@ -56,15 +112,24 @@ def histogram_animation(hist: pd.DataFrame, n_layers: int, big: bool = False) ->
         frames=[{"data": traces(e), "name": str(e)} for e in epochs],
         _validate=False,
     )
+    ticks = [t for t in range(math.ceil(x_range[0] + ZERO_GAP), math.floor(x_range[1]) + 1)]
+    step = max(1, len(ticks) // 8)
+    ticks = ticks[::step]
     fig.update_layout(
-        xaxis_title="log10 |gradient|",
+        title={"text": title or "Gradient sizes per layer (log10 |g|) over epochs"},
+        xaxis_title="log10 |gradient|   (0: exactly zero, or below 1e-24)",
         yaxis_title="share of the layer's weights",
-        xaxis={"range": [float(h["bin_left"].min()) - 0.5, float(h["bin_right"].max()) + 0.5]},
-        yaxis={"range": [0, float(h["share"].max()) * 1.05 if len(h) else 1]},
+        xaxis={
+            "range": x_range,
+            "tickvals": [zero_x, *ticks],
+            "ticktext": ["0", *[str(t) for t in ticks]],
+        },
+        yaxis={"range": [0, y_max * 1.05]},
         updatemenus=[_play_buttons()],
         sliders=[_slider(epochs)],
     )
-    return apply_style(fig, big, height=460)
+    fig.add_vline(x=zero_x + ZERO_GAP / 2 + 0.25, line={"color": "#bbbbbb", "dash": "dot"})
+    return apply_style(fig, big, height=480)
 
 
 def _play_buttons() -> dict:
@@ -89,7 +154,7 @@ def _play_buttons() -> dict:
                 ],
             },
             {
-                "label": "⏸ Pause",
+                "label": "❚❚ Pause",
                 "method": "animate",
                 "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}],
             },
@@ -115,12 +180,31 @@ def _slider(epochs) -> dict:
     }
 
 
-def norm_heatmap(grads: pd.DataFrame, big: bool = False) -> go.Figure:
-    """Layers × epochs heat map of log10 ‖∂L/∂Wₗ‖ for one run and seed."""
+def norm_range(*grads: pd.DataFrame) -> tuple[float, float] | None:
+    """(zmin, zmax) of log10 ‖g‖ over every given table (None when no norm is positive), so
+    side-by-side heat maps share one colour scale."""
+    values = []
+    for g in grads:
+        v = g["grad_norm"].to_numpy(dtype=np.float64)
+        values.append(v[np.isfinite(v) & (v > 0)])
+    v = np.concatenate(values) if values else np.array([])
+    if not v.size:
+        return None
+    lo, hi = float(np.log10(v.min())), float(np.log10(v.max()))
+    return (lo, hi) if hi > lo else (lo - 0.5, hi + 0.5)
+
+
+def norm_heatmap(
+    grads: pd.DataFrame, big: bool = False, z_range: tuple[float, float] | None = None
+) -> go.Figure:
+    """Layers × epochs heat map of log10 ‖∂L/∂Wₗ‖ for one run and seed; ``z_range`` shares the
+    colour scale with another panel. A map with no positive norm says why it is empty."""
     pivot = grads.pivot_table(index="layer", columns="epoch", values="grad_norm")
     with np.errstate(divide="ignore"):
         z = np.log10(pivot.to_numpy())
     z = np.where(np.isfinite(z), z, np.nan)
+    z_range = z_range or norm_range(grads)
+    scale = {"zmin": z_range[0], "zmax": z_range[1]} if z_range else {}
     fig = go.Figure(
         go.Heatmap(
             x=pivot.columns,
@@ -129,10 +213,32 @@ def norm_heatmap(grads: pd.DataFrame, big: bool = False) -> go.Figure:
             colorscale="Viridis",
             colorbar={"title": "log10 ‖g‖"},
             hovertemplate="epoch %{x}, %{y}: 10^%{z:.2f}<extra></extra>",
+            **scale,
         )
     )
-    fig.update_layout(xaxis_title="Epoch", yaxis={"autorange": "reversed"})
-    return apply_style(fig, big, height=80 + 36 * len(pivot.index))
+    fig.update_layout(
+        title="Gradient norm per layer and epoch (log10 ‖g‖)",
+        xaxis_title="Epoch",
+        yaxis={"autorange": "reversed"},
+    )
+    if np.isnan(z).all():
+        why = (
+            "Every weight-gradient norm is exactly 0, which log10 cannot draw: "
+            "no gradient reaches these weights, so they never move."
+            if len(pivot.index)
+            else "No gradients were recorded."
+        )
+        fig.add_annotation(
+            text=why,
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            font={"size": 18 if big else 14},
+            bgcolor="rgba(255,255,255,0.85)",
+        )
+    return apply_style(fig, big, height=130 + 36 * len(pivot.index))
 
 
 def layer_lines(grads: pd.DataFrame, value: str, title: str, log_y: bool, big: bool = False):
@@ -153,7 +259,9 @@ def layer_lines(grads: pd.DataFrame, value: str, title: str, log_y: bool, big: b
                 line={"color": colors[layer - 1]},
             )
         )
-    fig.update_layout(hovermode="x unified", xaxis_title="Epoch", yaxis_title=title)
+    fig.update_layout(hovermode="x unified", xaxis_title="Epoch", yaxis_title=title, title=title)
     if log_y:
-        fig.update_yaxes(type="log")
+        tidy_log_axis(fig, "y", grads[value])
+    elif value == "dead_fraction":
+        fig.update_yaxes(range=[-0.02, 1.02], tickformat=".0%")
     return apply_style(fig, big, height=320)

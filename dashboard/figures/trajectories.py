@@ -35,7 +35,7 @@ from nn_core import surfaces
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, Surface
 
-from .style import apply_style
+from .style import apply_style, tidy_log_axis
 
 DEFAULT_RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 MAX_FRAMES = 150
@@ -528,7 +528,7 @@ def loss_figure(
     if log_y and negative:
         title = "Linear axis: f takes negative values, which a log axis cannot show"
     elif log_y:
-        fig.update_yaxes(type="log", exponentformat="power")
+        tidy_log_axis(fig, "y", np.concatenate([v for v in finite.values()] or [np.array([])]))
         if zeros:
             title = f"f = 0 exactly (not drawn on a log axis) for: {', '.join(zeros)}"
     fig.update_layout(hovermode="x unified", xaxis_title="Step", yaxis_title="f(x, y)",

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -116,9 +117,61 @@ def browser(server):
         print(f"browser timing: {name} = {seconds:.2f} s")
 
 
+LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
+
+
+def outside(url: str) -> bool:
+    """Whether a request leaves the machine (data:, blob: and about: never do)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https", "ws", "wss"):
+        return False
+    return (parts.hostname or "") not in LOOPBACK
+
+
+def guard(context) -> list[str]:
+    """Refuse every request to a non-loopback address in this browser context and record it:
+    the dashboard must work on an offline classroom or conference network, so a font, icon,
+    image or script fetched from outside fails the test that caused it (see ``offline``)."""
+    blocked: list[str] = []
+
+    def handle(route):
+        url = route.request.url
+        if outside(url):
+            blocked.append(url)
+            route.abort()
+        else:
+            route.continue_()
+
+    context.route("**/*", handle)
+    context.on(
+        "page", lambda pg: pg.on("websocket", lambda ws: outside(ws.url) and blocked.append(ws.url))
+    )
+    return blocked
+
+
+def offline(blocked: list[str]) -> None:
+    assert not blocked, f"requests left the machine: {sorted(set(blocked))}"
+
+
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1500, "height": 1000}, accept_downloads=True)
-    pg = context.new_page()
-    yield pg
-    context.close()
+def context_factory(browser, server):
+    """New guarded browser contexts; each is closed and checked for outside requests."""
+    made = []
+
+    def make(width: int = 1500, height: int = 1000):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True
+        )
+        made.append((context, guard(context)))
+        return context
+
+    yield make
+    for context, _ in made:
+        context.close()
+    for _, blocked in made:
+        offline(blocked)
+
+
+@pytest.fixture
+def page(context_factory):
+    return context_factory().new_page()

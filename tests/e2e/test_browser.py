@@ -17,6 +17,7 @@ pytestmark = pytest.mark.browser
 
 PAGES = [
     "Loss curves",
+    "Setup",
     "Descent trajectories",
     "Gradient health",
     "Loss landscape",
@@ -92,7 +93,7 @@ def test_run_the_default_preset_and_see_every_page_keep_the_results(page, server
     open_app(page, server)
     assert "No results yet" in main_text(page)
     preset = page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Preset")
-    assert preset.input_value().startswith("default")
+    assert preset.input_value() == "Seven optimizers"  # the default preset, by its short name
     shoot(page, "0-fresh")
     TIMINGS["click_to_last_chart_default_preset_s"] = run_comparison(page)
     assert "No results yet" not in main_text(page)
@@ -153,27 +154,22 @@ def test_upload_a_valid_and_a_broken_csv(page, server):
     assert page.locator(CHARTS).count() >= 4
 
 
-def test_two_sessions_do_not_see_each_other(browser, server):
-    a = browser.new_context(viewport={"width": 1500, "height": 1000})
-    b = browser.new_context(viewport={"width": 1500, "height": 1000})
-    try:
-        pa, pb = a.new_page(), b.new_page()
-        open_app(pa, server)
-        open_app(pb, server, "?preset=relu-he-fix")
-        run_comparison(pa)
-        go_to(pb, "Data")
-        go_to(pb, "Loss curves")
-        assert "No results yet" in main_text(pb)  # B never ran anything
-        run_comparison(pb)
-        labels_b = legend(pb)
-        assert "SGD" in labels_b and "Mini-batch" not in labels_b  # relu-he-fix's own runs
-        go_to(pa, "Data")  # A's session reruns after B's comparison…
-        go_to(pa, "Loss curves")
-        charts_at_least(pa, 4)
-        assert "Mini-batch" in legend(pa)  # …and still shows the default preset's results
-    finally:
-        a.close()
-        b.close()
+def test_two_sessions_do_not_see_each_other(context_factory, server):
+    a, b = context_factory(), context_factory()
+    pa, pb = a.new_page(), b.new_page()
+    open_app(pa, server)
+    open_app(pb, server, "?preset=relu-he-fix")
+    run_comparison(pa)
+    go_to(pb, "Data")
+    go_to(pb, "Loss curves")
+    assert "No results yet" in main_text(pb)  # B never ran anything
+    run_comparison(pb)
+    labels_b = legend(pb)
+    assert "SGD" in labels_b and "Mini-batch" not in labels_b  # relu-he-fix's own runs
+    go_to(pa, "Data")  # A's session reruns after B's comparison…
+    go_to(pa, "Loss curves")
+    charts_at_least(pa, 4)
+    assert "Mini-batch" in legend(pa)  # …and still shows the default preset's results
 
 
 def test_cancel_keeps_what_finished_and_the_next_run_works(page, server):
@@ -202,3 +198,69 @@ def test_cancel_keeps_what_finished_and_the_next_run_works(page, server):
     run_comparison(page)
     assert "Mini-batch" in legend(page)
     assert "Training cancelled" not in main_text(page)
+
+
+SMALL = {"width": 1280, "height": 720}  # a classroom projector
+
+
+def box(locator) -> dict:
+    b = locator.bounding_box()
+    assert b is not None, "not rendered"
+    return b
+
+
+def truncated(page, selector: str) -> list[str]:
+    """Texts under ``selector`` cut off by their box (ellipsis or overflow)."""
+    return page.eval_on_selector_all(
+        selector,
+        "els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)",
+    )
+
+
+def test_run_and_what_it_will_do_are_visible_without_scrolling_at_1280x720(context_factory, server):
+    page = context_factory(**SMALL).new_page()
+    open_app(page, server)
+    run = page.get_by_role("button", name="Run comparison")
+    assert box(run)["y"] + box(run)["height"] <= SMALL["height"]
+    plan = page.locator('[data-testid="stSidebar"]').get_by_text("Trains 7 runs", exact=False)
+    assert box(plan)["y"] + box(plan)["height"] <= SMALL["height"]
+    assert not truncated(page, '[data-testid="stSidebarNav"] span')
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "walkthrough-1-open.png"))
+    run_comparison(page)
+    first = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]').first
+    assert box(first)["y"] < SMALL["height"]  # the first chart starts above the fold
+    page.mouse.move(SMALL["width"] - 10, SMALL["height"] - 10)  # no tooltip in the picture
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "walkthrough-2-results.png"))
+
+
+def test_presentation_mode_fits_a_projector_and_survives_page_changes(context_factory, server):
+    page = context_factory(**SMALL).new_page()
+    open_app(page, server)
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_text("Presentation mode").click()
+    settle(page)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "presentation-0-on.png"))
+    demo = page.locator('[data-testid="stMain"] button', has_text="ReLU + He fix")
+    assert box(demo)["height"] < 60  # a compact titled button, not a wall of text
+    demo.click()
+    charts_at_least(page, 4)
+    explain = page.locator(".st-key-lab_explain")
+    assert "ReLU with He initialisation" in explain.inner_text()
+    assert (
+        float(explain.locator("p").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+        >= 20
+    )
+    first = page.locator('[data-testid="stMain"] [data-testid="stPlotlyChart"]').first
+    assert box(first)["y"] < SMALL["height"], "the first chart is below the fold"
+    assert not truncated(page, '[data-testid="stSidebarNav"] span')
+    assert box(page.get_by_role("button", name="Run comparison"))["y"] < SMALL["height"]
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "presentation-1280x720.png"))
+    for name in ("Gradient health", "Data", "Loss curves"):
+        go_to(page, name)
+        toggle = sidebar.locator("input[type=checkbox]").first  # the first widget: the toggle
+        page.screenshot(path=str(ARTIFACTS / "screenshots" / f"presentation-{name}.png"))
+        assert toggle.is_checked(), f"presentation mode switched itself off on {name}"
+        demos = page.locator('[data-testid="stMain"] button', has_text="ReLU + He fix")
+        demos.wait_for(state="visible", timeout=10_000)  # the demo buttons are still there
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / "presentation-back.png"))
