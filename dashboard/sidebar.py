@@ -511,7 +511,7 @@ def _runs_summary(config: ExperimentConfig) -> None:
     lines = []
     for i, r in enumerate(config.runs, start=1):
         lr = r.hyperparameters()["lr"]
-        lines.append(f"{i}. **{r.label}** · {r.optimizer} · batch {r.batch_size} · lr {lr:g}")
+        lines.append(f"{i}. **{md(r.label)}** · {r.optimizer} · batch {r.batch_size} · lr {lr:g}")
     st.markdown("\n".join(lines))
     try:
         st.page_link(SETUP_PAGE, label="Edit runs in the full table (Setup page)")

@@ -3,8 +3,8 @@
 Run labels, class labels, column and file names and preset names come from links, uploads and
 configuration files, so they may carry markup. Streamlit renders ``st.markdown``, ``st.warning``,
 ``st.caption``, widget labels and progress text as Markdown (GitHub flavour, plus
-``:red[...]``, ``:material/icon:`` and ``$...$``), where ``![x](http://host/p.png)`` makes the
-browser fetch an image and ``[Log in](http://host)`` is a live link. Plotly renders trace names,
+``:red[...]``, icon shortcodes and ``$...$``), where ``![x](URL)`` makes the
+browser fetch an image and ``[Log in](URL)`` is a live link. Plotly renders trace names,
 hover templates, titles, tick labels and the values a hover template pulls in as a small HTML
 subset, where ``<a href="...">`` is a live link.
 

@@ -191,12 +191,12 @@ def test_compare_reads_a_config_with_a_bound(tmp_path, capsys):
 
 
 def _fail_if_trained(monkeypatch):
-    import nn_core.training
+    import nn_core.compare
 
     def boom(*a, **k):
         raise AssertionError("trained before checking the output folder")
 
-    monkeypatch.setattr(nn_core.training, "run_comparison", boom)
+    monkeypatch.setattr(nn_core.compare, "run_comparison", boom)
 
 
 def test_an_unwritable_out_is_refused_before_training(tmp_path, capsys, monkeypatch):

@@ -264,7 +264,8 @@ def test_cli_refuses_a_malformed_config_file(tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     assert main(["sweep", "--config", str(bad), "--out", str(tmp_path / "o")]) == 2
-    assert "cannot read config" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not valid JSON" in err and len(err.strip().splitlines()) == 1
 
 
 @pytest.mark.slow
