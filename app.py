@@ -17,6 +17,7 @@ PAGES = [
     st.Page("pages/4_loss_landscape.py", title="Loss landscape", icon=":material/landscape:"),
     st.Page("pages/5_data.py", title="Data", icon=":material/table_chart:"),
     st.Page("pages/6_learn.py", title="Learn", icon=":material/school:"),
+    st.Page("pages/7_network.py", title="Network"),
 ]
 
 st.navigation(PAGES).run()
