@@ -219,9 +219,10 @@ def test_unit_maps_are_the_first_layer_computed_by_hand():
     x0, x1, y0, y1 = maps.extent
     gx, gy = np.meshgrid(np.linspace(x0, x1, 9), np.linspace(y0, y1, 9))
     h = np.tanh(np.column_stack([gx.ravel(), gy.ravel()]) @ W + b)
-    expect = (h / np.abs(h).max()).T.reshape(16, 9, 9)[:8]
+    expect = (h / np.abs(h).max()).T.reshape(16, 9, 9)
     np.testing.assert_allclose(maps.maps[0], expect, rtol=1e-10, atol=1e-12)
-    assert maps.more == [8, 8, 0]
+    assert maps.more == [0, 0, 0]
+    assert nw.unit_maps(results, "GD", 0, grid=9, max_units=5).more == [11, 11, 0]
     out = maps.maps[-1]
     assert out.shape == (1, 9, 9) and out.min() >= -1 and out.max() <= 1
     # the output row is 2p − 1 of the engine's own prediction

@@ -49,7 +49,7 @@ def test_pca_figure_colours_classes_and_names_the_explained_variance():
     assert f"{frac[0]:.1%}" in fig.layout.xaxis.title.text
     assert f"{frac[1]:.1%}" in fig.layout.yaxis.title.text
     for i, name in enumerate(data.class_names):
-        trace = next(t for t in fig.data if t.name == f"{name} (train)")
+        trace = next(t for t in fig.data if t.name == name)
         assert trace.marker.color == PALETTE[i]
         assert len(trace.x) == int((data.y_train == i).sum())
 

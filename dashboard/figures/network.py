@@ -442,10 +442,17 @@ class UnitMaps:
 
 
 def unit_maps(
-    results, run: str, seed: int, frame: int = -1, grid: int = 24, max_units: int = 8, gap: int = 4
+    results,
+    run: str,
+    seed: int,
+    frame: int = -1,
+    grid: int = 24,
+    max_units: int | None = None,
+    gap: int = 4,
 ) -> UnitMaps:
     """Unit outputs of ``run``/``seed`` at snapshot ``frame`` (an index into its snapshots) over
-    a grid×grid patch of the standardised input plane covering the data."""
+    a grid×grid patch of the standardised input plane covering the data; at most ``max_units``
+    per layer (default: 16 for up to three hidden layers, else 8)."""
     data, arch = results.data, results.arch
     theta = results.snapshots[(run, seed)][1][frame]
     X = np.concatenate([data.X_train, data.X_val])
@@ -453,6 +460,8 @@ def unit_maps(
     xs, ys = np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid)
     gx, gy = np.meshgrid(xs, ys)
     outs = unitgrads.unit_outputs(arch, theta, np.column_stack([gx.ravel(), gy.ravel()]))
+    if max_units is None:  # a shallow net shows as many maps as the diagram shows units
+        max_units = MAX_UNITS if len(outs) <= 4 else 8
     acts = unitgrads.activation_names(arch)
     maps, names, more = [], [], []
     for layer, h in enumerate(outs):

@@ -134,8 +134,9 @@ def pca_figure(
                         x=pts[m, 0],
                         y=pts[m, 1],
                         mode="markers",
-                        name=f"{names[c]} ({split})",
+                        name=str(names[c]) if split == "train" else f"{names[c]} (val)",
                         legendgroup=str(c),
+                        showlegend=split == "train",
                         marker={"symbol": symbol, "color": class_color(int(c)), "size": 6},
                     )
                 )
@@ -161,6 +162,8 @@ def pca_figure(
         yaxis_title=f"PC2 ({frac[1]:.1%} of the variance)",
     )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    fig.update_xaxes(constrain="domain")  # equal scales without stretching the x range
+    fig.update_layout(legend={"title": {"text": "class"} if classify else None})
     return apply_style(fig, big, height=520)
 
 
@@ -211,7 +214,7 @@ def digits_figure(
             y=top - 1.6,
             text=text,
             showarrow=False,
-            font={"color": color, "size": 16 if big else 12},
+            font={"color": color, "size": 18 if big else 14},
         )
     fig.add_trace(
         go.Heatmap(
