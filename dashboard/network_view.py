@@ -81,16 +81,20 @@ def pictures_section(data, results, run: str | None, seed: int, big: bool, key: 
         st.plotly_chart(fig, key=f"{key}_pca")
         st.caption(scores_note)
     if pictures.is_digits(data):
-        predicted = None
-        if have_run:
-            predicted = pictures.predict(results, run, seed, data.X_val[: pictures.MAX_DIGITS])
-        fig = pictures.digits_figure(data, predicted, big=big)
+
+        def digits():
+            predicted = None
+            if have_run:
+                predicted = pictures.predict(results, run, seed, data.X_val[: pictures.MAX_DIGITS])
+            return pictures.digits_figure(data, predicted, big=big)
+
+        fig = figure("digits", results, digits, run, seed, big) if have_run else digits()
         st.plotly_chart(fig, key=f"{key}_digits")
         st.caption(
             "Validation digits as 8×8 images"
             + (
                 f", labelled ✓ when {run} (final weights) is right, true→predicted when wrong."
-                if predicted is not None
+                if have_run
                 else "."
             )
         )

@@ -189,10 +189,14 @@ def test_the_drawn_edges_are_every_shown_weight_and_the_frames_share_one_scale()
     assert len(fig.frames) == len(view.epochs) == 7
     expected = sum(w.shape[1] * w.shape[2] for w in view.weights)
     for f in fig.frames:
-        ys = np.concatenate([np.asarray(t.y, dtype=float) for t in f.data[:-1]])
+        edges = f.data[: nw.N_EDGE_TRACES]
+        ys = np.concatenate([np.asarray(t.y, dtype=float) for t in edges])
         assert int(np.isfinite(ys).sum()) == 2 * expected  # two ends per edge
     nodes = fig.data[len(fig.frames[0].data) - 1]
     assert (nodes.marker.cmin, nodes.marker.cmax) == view.log_range
+    # the layer figures under the diagram are each layer's RMS over all its units
+    rms = fig.frames[-1].data[nw.N_EDGE_TRACES].text
+    assert list(rms) == [f"{nw.layer_rms(lv)[-1]:.1e}" for lv in view.layers[1:]]
     # the weights drawn are the snapshot's: edge between input 1 and hidden unit 2, last frame
     theta = results.snapshots[("Adam", 0)][1][-1]
     W1 = theta[Layout.of(results.arch).w_slices[0]].reshape(2, 16)

@@ -22,6 +22,7 @@ from .style import apply_style
 MAX_UNITS = 16  # units drawn per layer; a wider layer shows MAX_UNITS − 1 and "+N more"
 MAX_FRAMES = 20  # animation frames (evenly spaced snapshot epochs, first and last included)
 DECADES = 10  # the colour range spans at most this many decades below the largest value
+N_EDGE_TRACES = 9  # zero weights, then 4 widths of positive and of negative weights
 POSITIVE, NEGATIVE = "#0072B2", "#D55E00"  # edge colours by the weight's sign
 EDGE_BINS = (0.35, 0.65, 0.9)  # |w| / scale thresholds between the four edge widths
 EDGE_WIDTHS = (0.4, 0.9, 1.8, 3.2)
@@ -279,6 +280,23 @@ def _node_trace(view: NetworkView, frame: int, ys: list[np.ndarray]) -> dict:
     }
 
 
+def _rms_trace(view: NetworkView, frame: int, y: float) -> dict:
+    """Each layer's RMS unit gradient (all its units) as text under the layer."""
+    x = list(range(1, len(view.layers)))
+    text = [f"{layer_rms(lv)[frame]:.1e}" for lv in view.layers[1:]]
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": [y] * len(x),
+        "mode": "text",
+        "text": text,
+        "textfont": {"color": "#444"},
+        "hoverinfo": "skip",
+        "showlegend": False,
+        "cliponaxis": False,
+    }
+
+
 def _title(view: NetworkView, frame: int) -> str:
     return f"epoch {int(view.epochs[frame])} · training loss {view.loss[frame]:.4g}"
 
@@ -288,16 +306,23 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
     ys = _positions(view)
     last = len(view.epochs) - 1
 
+    bottom = -(max(len(y) for y in ys) - 1) / 2 - 1.35  # under the lowest "+N more" label
+
     def traces(frame: int) -> list[dict]:
-        return [*_edge_traces(view, frame, ys), _node_trace(view, frame, ys)]
+        return [
+            *_edge_traces(view, frame, ys),
+            _rms_trace(view, frame, bottom),
+            _node_trace(view, frame, ys),
+        ]
 
     def changes(frame: int) -> list[dict]:
         # A frame is merged into the traces it animates: send only what changes per epoch
-        # (positions of the binned edges, node colours), not styles and hover texts again.
+        # (positions of the binned edges, layer figures, node colours), not styles again.
         edges = [{"x": t["x"], "y": t["y"]} for t in _edge_traces(view, frame, ys)]
+        rms = {"text": _rms_trace(view, frame, bottom)["text"]}
         node = _node_trace(view, frame, ys)
         colours = {"marker": {"color": node["marker"]["color"]}, "customdata": node["customdata"]}
-        return [*edges, colours]
+        return [*edges, rms, colours]
 
     static = []
     inputs = view.layers[0]
@@ -315,7 +340,7 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
             "cliponaxis": False,
         }
     )
-    more_x, more_y, more_t = [], [], []
+    more_x, more_y, more_t = [0], [bottom], ["layer RMS:"]
     for layer, lv in enumerate(view.layers):
         if lv.more:
             more_x.append(layer)
@@ -329,7 +354,8 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
             "y": [*more_y, *ys[-1][: len(out_layer.shown)]],
             "mode": "text",
             "text": [*more_t, *[f"     {t}" for t in out_layer.labels]],
-            "textposition": ["bottom center"] * len(more_t)
+            "textposition": ["middle center"]
+            + ["bottom center"] * (len(more_t) - 1)
             + ["middle right"] * len(out_layer.shown),
             "hoverinfo": "skip",
             "showlegend": False,
@@ -354,7 +380,7 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
             "side": "top",
         },
         yaxis={
-            "range": [-(n_slots + 1) / 2 - 0.4, (n_slots + 1) / 2],
+            "range": [-(n_slots + 1) / 2 - 1.3, (n_slots + 1) / 2],
             "visible": False,
         },
         updatemenus=[_play_buttons()],

@@ -148,6 +148,7 @@ def pca_figure(
                     y=pts[:, 1],
                     mode="markers",
                     name=split,
+                    showlegend=False,  # the caption says hollow is validation; room for the bar
                     marker={
                         "symbol": symbol,
                         "color": target,
@@ -198,7 +199,7 @@ def digits_figure(
     cell, gap, head = 8, 1, 3  # pixels per image, gap, room for the label above each image
     h, w = rows * (cell + head), cols * (cell + gap)
     canvas = np.full((h, w), np.nan, dtype=np.float32)
-    fig = go.Figure()
+    notes = []
     for i in range(n):
         r, c = divmod(i, cols)
         top, left = r * (cell + head) + head, c * (cell + gap)
@@ -209,23 +210,26 @@ def digits_figure(
             ok = predicted[i] == truth[i]
             text = f"{text}→{predicted[i]}" if not ok else f"✓ {predicted[i]}"
             color = RIGHT if ok else WRONG
-        fig.add_annotation(
-            x=left + cell / 2 - 0.5,
-            y=top - 1.6,
-            text=text,
-            showarrow=False,
-            font={"color": color, "size": 18 if big else 14},
+        notes.append(
+            {
+                "x": left + cell / 2 - 0.5,
+                "y": top - 1.6,
+                "text": text,
+                "showarrow": False,
+                "font": {"color": color, "size": 18 if big else 14},
+            }
         )
-    fig.add_trace(
-        go.Heatmap(
-            z=canvas,
-            colorscale="Greys",
-            zmin=0,
-            zmax=16,
-            showscale=False,
-            hovertemplate="pixel value %{z:.0f}<extra></extra>",
-        )
-    )
+    # One figure from plain dicts: forty validated add_annotation calls took a quarter second.
+    heat = {
+        "type": "heatmap",
+        "z": canvas,
+        "colorscale": "Greys",
+        "zmin": 0,
+        "zmax": 16,
+        "showscale": False,
+        "hovertemplate": "pixel value %{z:.0f}<extra></extra>",
+    }
+    fig = go.Figure(data=[heat], layout={"annotations": notes}, _validate=False)
     fig.update_xaxes(visible=False, range=[-0.5, w - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x")
     apply_style(fig, big, height=int(60 + rows * (150 if big else 110)))
