@@ -67,31 +67,37 @@ def sample_rows(X: Array, y: Array, max_rows: int = MAX_ROWS) -> tuple[Array, Ar
     return X[idx], y[idx]
 
 
-def _deltas(arch: Architecture, net, cache, dlogits: Array) -> list[Array]:
-    """δₗ for every dense layer, (R, N, nₗ), from the engine's forward cache."""
+def _deltas(arch: Architecture, params: Array, cache, dlogits: Array) -> list[Array]:
+    """δₗ for every dense layer, (R, N, nₗ), from the forward cache (pre-activations zₗ and
+    outputs fₗ(zₗ)) and ∂L/∂logits. Weights and PReLU slopes are read from the flat layout, so
+    only the network's forward pass is borrowed from the engine."""
+    lay = Layout.of(arch)
+    r = len(params)
+    W = [params[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, lay.w_shapes, strict=True)]
     out = [dlogits]
     delta = dlogits
     for layer in range(arch.n_layers - 1, 0, -1):
-        up = np.matmul(delta, net.W[layer].transpose(0, 2, 1))
+        up = np.matmul(delta, W[layer].transpose(0, 2, 1))
         below = layer - 1
-        act = net.acts[below]
+        act = ACTIVATIONS[arch.activations[below]]
         if act.from_output is not None:
             delta = up * act.from_output(cache.outputs[below])
         else:
-            delta = up * act.derivative(cache.pre[below], net._slope(below))
+            idx = lay.slope_index.get(below)
+            slope = None if idx is None else params[:, idx, None, None]
+            delta = up * act.derivative(cache.pre[below], slope)
         out.append(delta)
     return out[::-1]
 
 
 def unit_deltas(arch: Architecture, params: Array, X: Array, y: Array) -> tuple[list[Array], Array]:
     """(δₗ for each dense layer as (R, N, nₗ), the R mean losses) at the rows of ``params``."""
-    net = batched_network(arch, params)
-    cache = net.forward(X)
+    cache = batched_network(arch, params).forward(X)
     dlogits = np.empty_like(cache.logits)
     loss = np.empty(len(params))
     for r in range(len(params)):
         loss[r], dlogits[r] = losses.loss_and_grad(arch.task, cache.logits[r], y)
-    return _deltas(arch, net, cache, dlogits), loss
+    return _deltas(arch, params, cache, dlogits), loss
 
 
 def unit_gradients(

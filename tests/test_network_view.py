@@ -53,6 +53,7 @@ CASES = [
     ("binary", ("tanh", "sigmoid")),
     ("multiclass", ("relu", "tanh")),
     ("regression", ("sigmoid", "elu")),
+    ("binary", ("prelu", "relu")),
 ]
 
 

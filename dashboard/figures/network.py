@@ -306,12 +306,12 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
     ys = _positions(view)
     last = len(view.epochs) - 1
 
-    bottom = -(max(len(y) for y in ys) - 1) / 2 - 1.35  # under the lowest "+N more" label
+    rms_y = (max(len(y) for y in ys) - 1) / 2 + 1.0  # a row above the top units
 
     def traces(frame: int) -> list[dict]:
         return [
             *_edge_traces(view, frame, ys),
-            _rms_trace(view, frame, bottom),
+            _rms_trace(view, frame, rms_y),
             _node_trace(view, frame, ys),
         ]
 
@@ -319,7 +319,7 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
         # A frame is merged into the traces it animates: send only what changes per epoch
         # (positions of the binned edges, layer figures, node colours), not styles again.
         edges = [{"x": t["x"], "y": t["y"]} for t in _edge_traces(view, frame, ys)]
-        rms = {"text": _rms_trace(view, frame, bottom)["text"]}
+        rms = {"text": _rms_trace(view, frame, rms_y)["text"]}
         node = _node_trace(view, frame, ys)
         colours = {"marker": {"color": node["marker"]["color"]}, "customdata": node["customdata"]}
         return [*edges, rms, colours]
@@ -340,7 +340,7 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
             "cliponaxis": False,
         }
     )
-    more_x, more_y, more_t = [0], [bottom], ["layer RMS:"]
+    more_x, more_y, more_t = [0], [rms_y], ["layer RMS"]
     for layer, lv in enumerate(view.layers):
         if lv.more:
             more_x.append(layer)
@@ -380,7 +380,7 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
             "side": "top",
         },
         yaxis={
-            "range": [-(n_slots + 1) / 2 - 1.3, (n_slots + 1) / 2],
+            "range": [-(n_slots + 1) / 2 - 0.5, (n_slots + 1) / 2 + 0.9],
             "visible": False,
         },
         updatemenus=[_play_buttons()],
