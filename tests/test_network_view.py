@@ -234,3 +234,55 @@ def test_unit_maps_are_the_first_layer_computed_by_hand():
     z = unit_outputs(results.arch, theta, np.column_stack([gx.ravel(), gy.ravel()]))[-1]
     p = 1 / (1 + np.exp(-z[:, 0]))
     np.testing.assert_allclose(out[0].ravel(), 2 * p - 1, rtol=1e-10, atol=1e-12)
+
+
+def test_a_diverged_run_is_drawn_without_non_finite_edges_or_colours():
+    doc = {
+        "dataset": {"name": "sine"},
+        "network": {"hidden_layers": [8, 8], "activation": "relu"},
+        "training": {"epochs": 5},
+        "runs": [{"label": "Boom", "optimizer": "sgd", "batch_size": 8, "lr": 5.0}],
+    }
+    results = run_comparison(ExperimentConfig.from_dict(doc), parallel=False)
+    assert bool(results.summary["diverged"].iloc[0])
+    # a snapshot that went non-finite (as one taken at the very step of divergence would)
+    epochs, thetas = results.snapshots[("Boom", 0)]
+    broken = thetas.copy()
+    broken[-1, ::3] = np.nan
+    broken[-1, 1::3] = np.inf
+    results.snapshots[("Boom", 0)] = (epochs, broken)
+    view = nw.network_view(results, "Boom", 0)
+    lo, hi = view.log_range
+    assert np.isfinite(lo) and np.isfinite(hi)
+    fig = nw.network_figure(view)
+    last = fig.frames[-1]
+    drawn = 0
+    for t in last.data[: nw.N_EDGE_TRACES]:
+        y = np.asarray(t.y, dtype=float)
+        if len(y) == 1:  # an empty bin's placeholder
+            continue
+        y = y.reshape(-1, 3)
+        assert np.isfinite(y[:, :2]).all() and np.isnan(y[:, 2]).all()
+        drawn += len(y)
+    finite = sum(int(np.isfinite(w[-1]).sum()) for w in view.weights)
+    assert drawn == finite
+    colours = np.asarray(last.data[-1].marker.color, dtype=float)
+    assert np.all(np.isnan(colours) | ((colours >= lo) & (colours <= hi)))
+
+
+def test_presentation_mode_keeps_the_edge_widths():
+    results = _results("default", 2)
+    fig = nw.network_figure(nw.network_view(results, "GD", 0), big=True)
+    widths = [t.line.width for t in fig.data[: nw.N_EDGE_TRACES]]
+    assert widths == [0.6, *nw.EDGE_WIDTHS, *nw.EDGE_WIDTHS]
+    assert fig.layout.font.size == 20
+
+
+def test_unit_maps_of_a_non_finite_snapshot_do_not_warn():
+    results = _results("default", 1)
+    epochs, thetas = results.snapshots[("GD", 0)]
+    broken = thetas.copy()
+    broken[-1, :5] = np.inf
+    results.snapshots[("GD", 0)] = (epochs, broken)
+    maps = nw.unit_maps(results, "GD", 0, grid=5)  # warnings are errors in this suite
+    assert len(maps.maps) == 3

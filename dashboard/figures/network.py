@@ -178,10 +178,12 @@ def _positions(view: NetworkView) -> list[np.ndarray]:
 
 
 def edge_bins(w: np.ndarray, scale: float) -> np.ndarray:
-    """Bin of each weight: −1 for exactly zero, else 0..3 by |w| / scale (EDGE_BINS)."""
-    rel = np.abs(w) / scale if scale > 0 else np.zeros_like(w)
+    """Bin of each weight: −1 for exactly zero, 0..3 by |w| / scale (EDGE_BINS), and −2 (not
+    drawn) for a non-finite weight of a diverged run."""
+    with np.errstate(invalid="ignore"):
+        rel = np.abs(w) / scale if scale > 0 else np.zeros_like(w)
     out = np.digitize(rel, EDGE_BINS)
-    return np.where(w == 0, -1, out)
+    return np.where(~np.isfinite(w), -2, np.where(w == 0, -1, out))
 
 
 def _edge_traces(view: NetworkView, frame: int, ys: list[np.ndarray]) -> list[dict]:
@@ -194,6 +196,8 @@ def _edge_traces(view: NetworkView, frame: int, ys: list[np.ndarray]) -> list[di
         y0, y1 = ys[layer][: wf.shape[0]], ys[layer + 1][: wf.shape[1]]
         i, j = np.indices(wf.shape)
         for key in {(int(b), int(s)) for b, s in zip(bins.ravel(), sign.ravel(), strict=True)}:
+            if key[0] == -2:
+                continue
             m = (bins == key[0]) & (sign == key[1])
             k = int(m.sum())
             # Each edge is (x0, x1, gap). The gap is a NaN in y alone, so x can travel as one
@@ -273,7 +277,7 @@ def _node_trace(view: NetworkView, frame: int, ys: list[np.ndarray]) -> dict:
                 "len": 0.8,
             },
         },
-        "customdata": v.astype(np.float32),
+        "customdata": v,  # float64: a diverged run's gradients overflow float32
         "text": text,
         "hovertemplate": "%{text}<br>RMS |∂ℓ/∂z| = %{customdata:.3g}<extra></extra>",
         "showlegend": False,
@@ -387,8 +391,11 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
         sliders=[_slider(view.epochs, last)],
         hovermode="closest",
     )
-    apply_style(fig, big, height=height or int(min(600, max(380, 24 * n_slots + 170))))
+    # Not apply_style's big mode: it thickens every line, which would erase the edge widths.
+    apply_style(fig, False, height=height or int(min(600, max(380, 24 * n_slots + 170))))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 90, "b": 10})
+    if big:
+        fig.update_layout(font={"size": 20})
     return fig
 
 
@@ -492,13 +499,15 @@ def unit_maps(
     maps, names, more = [], [], []
     for layer, h in enumerate(outs):
         output = layer == len(outs) - 1
-        if output and data.task != "regression":
-            p = predict_proba(data.task, h)
-            p = p[:, None] if p.ndim == 1 else p
-            v = 2 * p - 1
-        else:
-            m = np.nanmax(np.abs(h)) if np.isfinite(h).any() else 0.0
-            v = h / m if m > 0 else np.zeros_like(h)
+        with np.errstate(all="ignore"):  # a diverged run's outputs are drawn as they are
+            if output and data.task != "regression":
+                p = predict_proba(data.task, h)
+                p = p[:, None] if p.ndim == 1 else p
+                v = 2 * p - 1
+            else:
+                finite = np.abs(h[np.isfinite(h)])
+                m = float(finite.max()) if finite.size else 0.0
+                v = h / m if m > 0 else np.zeros_like(h)
         n_show = min(v.shape[1], max_units)
         maps.append(v[:, :n_show].T.reshape(n_show, grid, grid))
         names.append("output" if output else f"layer {layer + 1} · {acts[layer]}")
