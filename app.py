@@ -26,6 +26,7 @@ if __name__ == "__main__":
         st.Page("pages/4_loss_landscape.py", title="Loss landscape"),
         st.Page("pages/5_data.py", title="Data"),
         st.Page("pages/6_learn.py", title="Learn"),
+        st.Page("pages/7_network.py", title="Network"),
         st.Page("pages/8_sweeps.py", title="Sweeps"),
     ]
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from dashboard import data_source, export
+from dashboard import data_source, export, network_view
 from dashboard.figures import data as figs
 from dashboard.page import download, setup
 from dashboard.text import md
@@ -39,6 +39,8 @@ c4.metric("Validation rows", len(data.X_val))
 
 if data.n_features <= 2:
     st.plotly_chart(figs.scatter(data, big), key="chart_data")
+# PCA of more than two features, digits as images, the regression fit (first run, lowest seed)
+network_view.pictures_section(data, results, *network_view.first_run(results), big, "data")
 if data.task != "regression":
     st.subheader("Class balance")
     st.dataframe(figs.class_balance(data), hide_index=True)
