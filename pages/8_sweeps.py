@@ -8,8 +8,9 @@ import zipfile
 import pandas as pd
 import streamlit as st
 
-from dashboard import sidebar
+from dashboard import export, sidebar
 from dashboard.figures import sweeps as figs
+from dashboard.figures.style import rule_color
 from dashboard.page import download, setup
 from dashboard.sweep_job import JOB_KEY, SweepJob
 from nn_core import ConfigError, ExperimentConfig
@@ -17,9 +18,7 @@ from nn_core.optimizers import RULES
 from nn_core.sweep import SWEEP_PRESETS, SweepConfig, best_setting, summarise_settings
 
 config, _results, _colors, big = setup("Sweeps")
-PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
-           "#000000", "#8c564b", "#9467bd", "#7f7f7f")  # fmt: skip
-rule_colors = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(RULES)}
+rule_colors = {name: rule_color(name) for name in RULES}  # one colour per rule, every page
 SETTINGS_KEY = "lab_sweep_settings"
 
 st.caption(
@@ -176,11 +175,11 @@ if job is not None and not job.running:
             sidebar.load_config(ExperimentConfig.from_dict(doc), None)
             st.success("The comparison's runs now use each rule's tuned learning rate.")
         c1, c2, c3, c4 = st.columns(4)
-        download(c1, "sweep.csv", lambda: res.runs.to_csv(index=False).encode(), "sweep.csv",
+        download(c1, "sweep.csv", lambda: export.csv_bytes(res.runs), "sweep.csv",
                  "dl_sweep")  # fmt: skip
-        download(c2, "best.csv", lambda: res.best.to_csv(index=False).encode(), "best.csv",
+        download(c2, "best.csv", lambda: export.csv_bytes(res.best), "best.csv",
                  "dl_best")  # fmt: skip
-        download(c3, "curves.csv", lambda: res.curves.to_csv(index=False).encode(), "curves.csv",
+        download(c3, "curves.csv", lambda: export.csv_bytes(res.curves), "curves.csv",
                  "dl_sweep_curves")  # fmt: skip
 
         def zipped() -> bytes:

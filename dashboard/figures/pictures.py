@@ -17,18 +17,12 @@ import plotly.graph_objects as go
 
 from nn_core import unitgrads
 
-from .style import PALETTE, apply_style
+from .style import PALETTE, apply_style, class_color
 
 Array = np.ndarray
 MAX_POINTS = 3000  # points drawn in a scatter (a fixed stride beyond)
 MAX_DIGITS = 40  # digit images drawn
 WRONG, RIGHT = "#D55E00", "#009E73"
-
-
-def class_color(i: int) -> str:
-    """Colour of class i: the run palette indexed by class, as the Data page's scatter uses it
-    (style.py has no class-colour helper of its own)."""
-    return PALETTE[i % len(PALETTE)]
 
 
 def pca(X: Array, k: int = 2) -> tuple[Array, Array, Array, Array]:
