@@ -190,8 +190,8 @@ if job is not None and not job.running:
                 zf.writestr("config.json", json.dumps(doc, indent=2))
                 for name in ("runs", "best", "curves"):
                     frame = getattr(res, name)
-                    zf.writestr(f"{'sweep' if name == 'runs' else name}.csv",
-                                 frame.to_csv(index=False))  # fmt: skip
+                    name = "sweep" if name == "runs" else name
+                    zf.writestr(f"{name}.csv", export.csv_bytes(frame))
             return buf.getvalue()
 
         download(c4, "Everything (ZIP)", zipped, "sweep.zip", "dl_sweep_zip")
