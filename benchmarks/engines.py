@@ -20,7 +20,7 @@ import traceback
 import numpy as np
 
 from nn_core import blas, run_comparison
-from nn_core.training import build_architecture, initial_params, train_run
+from nn_core.train import build_architecture, initial_params, train_group
 
 from .workloads import Workload, registry
 
@@ -78,10 +78,10 @@ def run_ours(job: Job) -> Outcome:
             return Outcome(seconds, int(res.summary["steps"].sum()), thetas)
         arch = build_architecture(config, data)
         seed = config.seeds[0]
-        theta0 = initial_params(config, arch, seed)
+        theta0 = {seed: initial_params(config, arch, seed)}
         time.sleep(SETTLE_SECONDS)
         start = time.perf_counter()
-        rec = train_run(config, config.runs[0], seed, data, arch, theta0)
+        [rec] = train_group(config, [(config.runs[0], seed)], data, arch, theta0)
         seconds = time.perf_counter() - start
     return Outcome(seconds, rec.steps, [rec.snapshots[-1]])
 

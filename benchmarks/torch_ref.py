@@ -1,4 +1,4 @@
-"""The PyTorch reference: the same training as :func:`nn_core.training.train_run`, in torch.
+"""The PyTorch reference: the same training as one run of :func:`nn_core.train.train_group`.
 
 "The same training" means, for one (run, seed):
 
@@ -149,9 +149,10 @@ def train(
     theta0: np.ndarray,
     dtype: str = "float64",
 ) -> tuple[np.ndarray, float, int]:
-    """Train one run like ``train_run``; return (final θ in nn_core's layout, seconds, steps).
+    """Train one run like ``train_group`` does; return (final θ in nn_core's layout, seconds,
+    steps).
 
-    The clock covers what ``train_run``'s does: building the model and optimizer, the loop and
+    The clock covers what ``train_group``'s does: building the model and optimizer, the loop and
     the per-epoch evaluation; converting the data to tensors happens before it starts.
     """
     tdt = DTYPES[dtype]

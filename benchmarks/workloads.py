@@ -16,6 +16,7 @@ Two recording levels are timed for nn_core:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 
@@ -37,7 +38,7 @@ _FULL_RECORDING = {
 @dataclass(frozen=True)
 class Workload:
     name: str
-    kind: str  # "run": one train_run; "comparison": run_comparison over every run and seed
+    kind: str  # "run": one run (a group of one); "comparison": run_comparison, every run, seed
     config: ExperimentConfig  # epochs and seeds set; recording at the lean level
     description: str
     digits: bool = False  # trains on digits_like_arrays() instead of config.dataset
@@ -115,6 +116,21 @@ def _one_run(base: dict, run: dict) -> dict:
     return {**base, "runs": [{"label": run["optimizer"], **run}]}
 
 
+SWEEP = "sweep-375"
+SWEEP_LRS = tuple(10 ** (-5 + k / 4) for k in range(25))
+
+
+def _sweep(base: ExperimentConfig) -> ExperimentConfig:
+    """``base``'s runs, each at every learning rate of ``SWEEP_LRS``. Built directly: a sweep
+    has more runs than a comparison document may list (config.MAX_RUNS)."""
+    runs = tuple(
+        dataclasses.replace(run, label=f"{run.label} lr={lr:.3g}", hyper={**run.hyper, "lr": lr})
+        for run in base.runs
+        for lr in SWEEP_LRS
+    )
+    return dataclasses.replace(base, runs=runs)
+
+
 @cache
 def registry(quick: bool = False) -> dict[str, Workload]:
     """Every workload by name, in the order the table prints them."""
@@ -166,6 +182,13 @@ def registry(quick: bool = False) -> dict[str, Workload]:
         "comparison",
         _lean({**default, "runs": five}, preset_epochs, 3),
         "the default preset's 5 batch-32 runs x 3 seeds: one lockstep group of 15 runs",
+    )
+    out[SWEEP] = Workload(
+        SWEEP,
+        "comparison",
+        _sweep(out["lockstep-b32"].config),
+        "learning-rate sweep: the default preset's 5 batch-32 rules x 25 learning rates "
+        "10^(-5+k/4) x 3 seeds = 375 runs, one group, one update call per rule",
     )
     rules = [
         {"label": "SGD", "optimizer": "sgd", "lr": 0.05},

@@ -15,8 +15,9 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nn_core import PRESETS, ConfigError, ExperimentConfig, datasets, tabular
+from nn_core import PRESETS, ConfigError, ExperimentConfig, tabular
 from nn_core.activations import ACTIVATIONS
+from nn_core.data import make as make_data
 from nn_core.datasets import BUNDLED, DATASETS
 from nn_core.initializers import INITIALIZERS
 from nn_core.optimizers import RULES
@@ -511,7 +512,7 @@ def _recover_partial() -> None:
         st.session_state[state.NOTICE_KEY] = "Training cancelled before any run finished."
         return
     if data is None:
-        data = datasets.make(config.dataset, dtype=config.training.dtype)
+        data = make_data(config.dataset, dtype=config.training.dtype)
     arch = build_architecture(config, data)
     results = Results.from_records(config, data, arch, list(records), cancelled=True)
     state.remember(st.session_state, results, None)

@@ -112,7 +112,7 @@ def _zeros(params: Array, *names: str) -> State:
 
 def _coupled(params: Array, grads: Array, hp: dict) -> Array:
     wd = hp["weight_decay"]
-    return grads + wd * params if wd else grads
+    return grads + wd * params if (wd.any() if isinstance(wd, np.ndarray) else wd) else grads
 
 
 # --- SGD family -----------------------------------------------------------------------------

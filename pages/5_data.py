@@ -5,7 +5,7 @@ import streamlit as st
 from dashboard import export
 from dashboard.figures import data as figs
 from dashboard.page import download, setup
-from nn_core import datasets
+from nn_core import data as datasets  # synthetic or bundled
 
 config, results, colors, big = setup("Data")
 
