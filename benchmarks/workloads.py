@@ -42,6 +42,7 @@ class Workload:
     config: ExperimentConfig  # epochs and seeds set; recording at the lean level
     description: str
     digits: bool = False  # trains on digits_like_arrays() instead of config.dataset
+    references: bool = True  # also time torch and one-by-one (False: too long for a sweep)
 
     @property
     def runs(self) -> tuple[RunConfig, ...]:
@@ -189,6 +190,7 @@ def registry(quick: bool = False) -> dict[str, Workload]:
         _sweep(out["lockstep-b32"].config),
         "learning-rate sweep: the default preset's 5 batch-32 rules x 25 learning rates "
         "10^(-5+k/4) x 3 seeds = 375 runs, one group, one update call per rule",
+        references=False,
     )
     rules = [
         {"label": "SGD", "optimizer": "sgd", "lr": 0.05},

@@ -204,18 +204,6 @@ def plan_groups(config: ExperimentConfig, n_train: int) -> list[list[tuple[RunCo
     return out
 
 
-def train_members(
-    config: ExperimentConfig,
-    members: list[tuple[RunConfig, int]],
-    data: Dataset,
-    arch: Architecture,
-    theta0: dict[int, Array],
-    on_epoch: OnEpoch | None = None,
-) -> list[RunRecord]:
-    """Train one group of :func:`plan_groups` (or any members sharing a batch size)."""
-    return train_group(config, members, data, arch, theta0, on_epoch)
-
-
 # --- the group's state ------------------------------------------------------------------------
 
 
@@ -479,17 +467,19 @@ def dropout_masks(g: Group, batch: int) -> list[Array]:
 def train_step(g: Group, epoch: int, xb: Array, yb: Array, masks, last: bool, lap) -> None:
     """One step of every run: forward, loss, backward, divergence check, clip, update, and the
     step's recording."""
-    cache = g.net.forward(xb, masks)
+    net = g.net
+    cache = net.forward(xb, masks)
     lap("forward")
-    values, dlogits = losses.loss_and_grad(g.arch.task, cache.logits, yb)
+    values, dlogits = losses.loss_and_grad(net.arch.task, cache.logits, yb)
     lap("loss")
-    g.net.backward(cache, dlogits)
+    net.backward(cache, dlogits)
     lap("backward")
     g.step += 1
     g.unreported += len(g.members)
-    if g.arch.l2:
-        values = values + g.net.l2_penalty()
-    if not math.isfinite(float(np.add.reduce(values))):  # finite sum: every run is finite
+    if net.arch.l2:
+        values = values + net.l2_penalty()
+    values = values.tolist()
+    if not math.isfinite(sum(values)):  # a finite sum: every run's loss is finite
         stop_diverged(g, values)
     if g.clip is not None:
         clip_gradients(g.grads, g.clip)
@@ -505,14 +495,13 @@ def train_step(g: Group, epoch: int, xb: Array, yb: Array, masks, last: bool, la
     if last:
         record_gradients(g, epoch, before, cache)
     if epoch <= g.config.training.step_epochs:
-        losses_now = values.tolist()
         for m in g.members:
             if m.active:
-                m.record.step_loss.append((g.step, epoch, losses_now[m.row]))
+                m.record.step_loss.append((g.step, epoch, values[m.row]))
     lap("recording")
 
 
-def stop_diverged(g: Group, values: Array) -> None:
+def stop_diverged(g: Group, values: list[float]) -> None:
     """Runs whose step loss is not finite stop here, diverged at this step."""
     for m in g.members:
         if m.active and not math.isfinite(values[m.row]):
@@ -600,6 +589,10 @@ def report(g: Group, epoch: int, on_epoch: OnEpoch) -> bool:
     go_on = on_epoch(epoch, steps)
     g.last_report = time.perf_counter()
     return bool(go_on)
+
+
+# What the comparison code calls a group's training (same arguments, the same loop).
+train_members = train_group
 
 
 # --- timing hooks (benchmarks) ----------------------------------------------------------------
