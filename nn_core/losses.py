@@ -34,12 +34,17 @@ def loss_and_grad(task: str, z: Array, y: Array) -> tuple[Array, Array]:
         zmax = z.max(axis=2, keepdims=True)
         e = np.exp(z - zmax)
         grad = e / e.sum(axis=2, keepdims=True)
-        labels = np.broadcast_to(y, z.shape[:2])[..., None]
-        np.put_along_axis(grad, labels, np.take_along_axis(grad, labels, 2) - 1.0, 2)
+        grad[_targets(z, y)] -= 1.0
         grad /= n
         return values, grad
     diff = z - y
     return values, (2.0 / diff[0].size) * diff
+
+
+def _targets(z: Array, y: Array) -> tuple[Array, Array, Array]:
+    """Index of each row's target logit in z (G, N, k): z[_targets(z, y)] is (G, N)."""
+    g, n = z.shape[:2]
+    return np.arange(g)[:, None], np.arange(n), np.broadcast_to(y, (g, n))
 
 
 def loss(task: str, z: Array, y: Array) -> float:
@@ -75,8 +80,7 @@ def batched_loss(task: str, z: Array, y: Array) -> Array:
     elif task == "multiclass":
         zmax = z.max(axis=2, keepdims=True)
         lse = np.log(np.exp(z - zmax).sum(axis=2)) + zmax[..., 0]
-        labels = np.broadcast_to(y, z.shape[:2])[..., None]
-        terms = lse - np.take_along_axis(z, labels, axis=2)[..., 0]
+        terms = lse - z[_targets(z, y)]
     else:
         diff = z - y
         terms = diff * diff

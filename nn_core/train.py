@@ -10,7 +10,7 @@ Read top to bottom, :func:`train_group` is::
 
     record the starting point (epoch 0)
     for each epoch:
-        set this epoch's learning rates (per-run schedules)
+        set this epoch's learning rates (per-run schedules), shuffle (per seed)
         for each mini-batch:  step = forward, loss, backward, clip, update, record the step
         record the epoch (losses, scores, snapshots), stop the runs that diverged
         report progress (also within an epoch, every ``check_seconds``): stop if told to
@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -223,7 +223,7 @@ class Block:
     """Contiguous rows updated by one call of one rule."""
 
     rows: slice
-    params: Array  # the rows' views of Θ and ∇Θ
+    params: Array  # the rows' views of Θ and ∇Θ (k, P), or (P,) for a lone row
     grads: Array
     rule: Rule
     hp: dict[str, Any]  # stacked: scalars, or (R, 1) arrays for values that differ by row
@@ -341,10 +341,12 @@ def _blocks(members: list[tuple[RunConfig, int]], params: Array, grads: Array) -
         rows = [run.hyperparameters() for run in runs]
         hp = stack_hyperparameters(rule.name, rows, params.dtype)
         sl = slice(i, j)
+        # A lone row is updated as a vector (P,): the same arithmetic, with less of NumPy's
+        # per-call overhead for 2-D operands (an update is a dozen small operations).
+        p, gr = (params[i], grads[i]) if j == i + 1 else (params[sl], grads[sl])
         lrs = [row["lr"] for row in rows]
-        state = rule.init(params[sl], hp)
         schedules = [run.schedule for run in runs]
-        out.append(Block(sl, params[sl], grads[sl], rule, hp, lrs, schedules, state))
+        out.append(Block(sl, p, gr, rule, hp, lrs, schedules, rule.init(p, hp)))
         i = j
     return out
 
@@ -384,12 +386,23 @@ def train_group(
         record_epoch(g, 0)
         take_snapshots(g, 0)
         lap("recording")
+        batch, dropout = g.batch, arch.dropout > 0
         for epoch in range(1, tr.epochs + 1):
             set_learning_rates(g, epoch)
-            for k, (xb, yb, masks) in enumerate(batches(g, lap)):
+            Xe, ye = shuffled(g)
+            per_run = Xe.ndim == 3  # else one order shared by every run: x (N, n₀), y (N, …)
+            lap("batches")
+            for k in range(g.n_steps):
+                lo = k * batch
+                if per_run:
+                    xb, yb = Xe[:, lo : lo + batch], ye[:, lo : lo + batch]
+                else:  # y as (1, B, …): the loss's operands then have one number of axes
+                    xb, yb = Xe[lo : lo + batch], ye[None, lo : lo + batch]
+                masks = dropout_masks(g, xb.shape[-2]) if dropout else None
+                lap("batches")
                 last = k == g.n_steps - 1 and epoch % tr.histogram_every == 0
                 train_step(g, epoch, xb, yb, masks, last, lap)
-                if not g.active:
+                if not g.n_active:
                     break
                 if on_epoch is not None and k < g.n_steps - 1 and _due(g, check_seconds):
                     stopped = not report(g, epoch, on_epoch)
@@ -427,29 +440,18 @@ def set_learning_rates(g: Group, epoch: int) -> None:
             b.hp["lr"] = _stack(lrs, g.params.dtype)
 
 
-def batches(g: Group, lap) -> Iterator[tuple[Array, Array, list | None]]:
-    """This epoch's mini-batches (x, y, dropout masks), in each seed's own shuffled order.
-
-    x is (B, n₀) when every run sees the same batch (one seed), else (R, B, n₀); y is (R, B, …).
-    """
+def shuffled(g: Group) -> tuple[Array, Array]:
+    """This epoch's training data in each seed's own shuffled order, cut into mini-batches by
+    the loop: (x (N, n₀), y (N, …)) when every run sees the same order (one seed, or the full
+    batch), else one order per run, (x (R, N, n₀), y (R, N, …))."""
     X, y = g.data.X_train, g.data.y_train
-    n, R = len(X), len(g.members)
+    n = len(X)
     if g.batch >= n:
-        Xe, ye = X, np.broadcast_to(y, (R, *y.shape))
-    else:
-        perms = [rng.permutation(n) for rng in g.order_rngs]
-        if len(perms) == 1:
-            Xe, ye = X[perms[0]], np.broadcast_to(y[perms[0]], (R, *y.shape))
-        else:
-            Xe = np.stack([X[p] for p in perms])[g.seed_row]
-            ye = np.stack([y[p] for p in perms])[g.seed_row]
-    lap("batches")
-    for k in range(g.n_steps):
-        lo = k * g.batch
-        xb, yb = Xe[..., lo : lo + g.batch, :], ye[:, lo : lo + g.batch]
-        masks = dropout_masks(g, xb.shape[-2]) if g.arch.dropout > 0 else None
-        lap("batches")
-        yield xb, yb, masks
+        return X, y
+    perms = [rng.permutation(n) for rng in g.order_rngs]
+    if len(perms) == 1:
+        return X[perms[0]], y[perms[0]]
+    return np.stack([X[p] for p in perms])[g.seed_row], np.stack([y[p] for p in perms])[g.seed_row]
 
 
 def dropout_masks(g: Group, batch: int) -> list[Array]:
@@ -475,7 +477,7 @@ def train_step(g: Group, epoch: int, xb: Array, yb: Array, masks, last: bool, la
     net.backward(cache, dlogits)
     lap("backward")
     g.step += 1
-    g.unreported += len(g.members)
+    g.unreported += len(values)
     if net.arch.l2:
         values = values + net.l2_penalty()
     values = values.tolist()
