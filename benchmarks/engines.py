@@ -22,7 +22,7 @@ import numpy as np
 from nn_core import blas, run_comparison
 from nn_core.train import build_architecture, initial_params, train_group
 
-from .workloads import Workload, registry
+from .workloads import Workload, registry, with_training
 
 # Pause before each timed job so the other engine's idle threads stop spinning.
 SETTLE_SECONDS = 0.02
@@ -43,7 +43,7 @@ class Job:
     def resolve(self) -> Workload:
         w = registry(self.quick)[self.workload]
         if self.warmup:
-            short = w.config.with_training(epochs=1, seeds=1, snapshot_every=1)
+            short = with_training(w.config, epochs=1, seeds=1, snapshot_every=1)
             w = dataclasses.replace(w, config=short)
         return w
 

@@ -55,7 +55,7 @@ class Workload:
         """The configuration with ``lean`` or ``full`` recording (see the module docstring)."""
         if level == "lean":
             return self.config
-        return self.config.with_training(**_FULL_RECORDING)
+        return with_training(self.config, **_FULL_RECORDING)
 
     @property
     def batch(self) -> str:
@@ -82,6 +82,12 @@ class Workload:
             return None
         sizes = {batch_size_of(r, len(self.data().X_train)) for r in self.runs}
         return sizes.pop() if len(sizes) == 1 else None
+
+
+def with_training(config: ExperimentConfig, **changes) -> ExperimentConfig:
+    """``config`` with some training fields changed, without re-validating the document (a
+    sweep has more runs than a comparison document may list)."""
+    return dataclasses.replace(config, training=dataclasses.replace(config.training, **changes))
 
 
 def digits_like_arrays(n: int = 1797, features: int = 64, classes: int = 10):

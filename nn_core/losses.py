@@ -85,9 +85,7 @@ def batched_loss(task: str, z: Array, y: Array) -> Array:
         diff = z - y
         terms = diff * diff
     flat = terms.reshape(len(terms), -1)
-    out = np.add.reduce(flat, axis=1)
-    out /= flat.shape[1]
-    return out
+    return np.add.reduce(flat, axis=1) / flat.shape[1]
 
 
 def batched_score(task: str, z: Array, y: Array) -> Array:

@@ -173,7 +173,9 @@ class Network:
         """Logits of every run for X (B, n₀) shared by all runs or (R, B, n₀). Dropout is on
         exactly when ``masks`` are given: ``masks[l]`` (R, B, nₗ) (or (B, nₗ)) multiplies hidden
         layer l's output, None leaves it alone; evaluation passes no masks."""
-        h = X
+        # One network: X as (1, B, n₀), a plain stacked product (NumPy's broadcasting one, for
+        # a shared input, costs more per call; it pays only when there are several runs).
+        h = X[None] if X.ndim == 2 and len(self.params) == 1 else X
         inputs, pre, used, outputs = [], [], [], []
         for layer, act in enumerate(self.acts):
             inputs.append(h)
