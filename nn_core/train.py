@@ -386,22 +386,23 @@ def train_group(
         record_epoch(g, 0)
         take_snapshots(g, 0)
         lap("recording")
-        batch, dropout = g.batch, arch.dropout > 0
+        batch, dropout, last_k = g.batch, arch.dropout > 0, g.n_steps - 1
         for epoch in range(1, tr.epochs + 1):
             set_learning_rates(g, epoch)
             Xe, ye = shuffled(g)
-            per_run = Xe.ndim == 3  # else one order shared by every run: x (N, n₀), y (N, …)
+            # one order shared by every run: x (N, n₀) and y as (1, N, …), so that the loss's
+            # operands have one number of axes; else x (R, N, n₀), y (R, N, …)
+            xs = (slice(None),) if Xe.ndim == 3 else ()
+            ye = ye if Xe.ndim == 3 else ye[None]
+            histogram_k = last_k if epoch % tr.histogram_every == 0 else -1
+            step_losses = epoch <= tr.step_epochs
             lap("batches")
             for k in range(g.n_steps):
                 lo = k * batch
-                if per_run:
-                    xb, yb = Xe[:, lo : lo + batch], ye[:, lo : lo + batch]
-                else:  # y as (1, B, …): the loss's operands then have one number of axes
-                    xb, yb = Xe[lo : lo + batch], ye[None, lo : lo + batch]
+                xb, yb = Xe[(*xs, slice(lo, lo + batch))], ye[:, lo : lo + batch]
                 masks = dropout_masks(g, xb.shape[-2]) if dropout else None
                 lap("batches")
-                last = k == g.n_steps - 1 and epoch % tr.histogram_every == 0
-                train_step(g, epoch, xb, yb, masks, last, lap)
+                train_step(g, epoch, xb, yb, masks, k == histogram_k, step_losses, lap)
                 if not g.n_active:
                     break
                 if on_epoch is not None and k < g.n_steps - 1 and _due(g, check_seconds):
@@ -466,9 +467,11 @@ def dropout_masks(g: Group, batch: int) -> list[Array]:
     return [np.stack([per_seed[s][layer] for s in g.seed_row]) for layer in range(len(widths))]
 
 
-def train_step(g: Group, epoch: int, xb: Array, yb: Array, masks, last: bool, lap) -> None:
+def train_step(
+    g: Group, epoch: int, xb: Array, yb: Array, masks, last: bool, step_losses: bool, lap
+) -> None:
     """One step of every run: forward, loss, backward, divergence check, clip, update, and the
-    step's recording."""
+    step's recording (gradient statistics at the epoch's ``last`` step, ``step_losses``)."""
     net = g.net
     cache = net.forward(xb, masks)
     lap("forward")
@@ -496,7 +499,7 @@ def train_step(g: Group, epoch: int, xb: Array, yb: Array, masks, last: bool, la
         record_gradients(g, 0, before, cache)
     if last:
         record_gradients(g, epoch, before, cache)
-    if epoch <= g.config.training.step_epochs:
+    if step_losses:
         for m in g.members:
             if m.active:
                 m.record.step_loss.append((g.step, epoch, values[m.row]))
