@@ -390,16 +390,12 @@ def train_group(
         for epoch in range(1, tr.epochs + 1):
             set_learning_rates(g, epoch)
             Xe, ye = shuffled(g)
-            # one order shared by every run: x (N, n₀) and y as (1, N, …), so that the loss's
-            # operands have one number of axes; else x (R, N, n₀), y (R, N, …)
-            xs = (slice(None),) if Xe.ndim == 3 else ()
-            ye = ye if Xe.ndim == 3 else ye[None]
             histogram_k = last_k if epoch % tr.histogram_every == 0 else -1
             step_losses = epoch <= tr.step_epochs
             lap("batches")
             for k in range(g.n_steps):
                 lo = k * batch
-                xb, yb = Xe[(*xs, slice(lo, lo + batch))], ye[:, lo : lo + batch]
+                xb, yb = Xe[..., lo : lo + batch, :], ye[:, lo : lo + batch]
                 masks = dropout_masks(g, xb.shape[-2]) if dropout else None
                 lap("batches")
                 train_step(g, epoch, xb, yb, masks, k == histogram_k, step_losses, lap)
@@ -443,15 +439,16 @@ def set_learning_rates(g: Group, epoch: int) -> None:
 
 def shuffled(g: Group) -> tuple[Array, Array]:
     """This epoch's training data in each seed's own shuffled order, cut into mini-batches by
-    the loop: (x (N, n₀), y (N, …)) when every run sees the same order (one seed, or the full
-    batch), else one order per run, (x (R, N, n₀), y (R, N, …))."""
+    the loop: x (N, n₀) and y (1, N, …) when every run sees the same order (one seed, or the
+    full batch), else one order per run, x (R, N, n₀) and y (R, N, …). (y keeps a leading axis
+    either way, so that the loss's operands have one number of axes.)"""
     X, y = g.data.X_train, g.data.y_train
     n = len(X)
     if g.batch >= n:
-        return X, y
+        return X, y[None]
     perms = [rng.permutation(n) for rng in g.order_rngs]
     if len(perms) == 1:
-        return X[perms[0]], y[perms[0]]
+        return X[perms[0]], y[perms[0]][None]
     return np.stack([X[p] for p in perms])[g.seed_row], np.stack([y[p] for p in perms])[g.seed_row]
 
 
