@@ -255,7 +255,7 @@ class Group:
     start: float
     n_active: int = 0  # runs still training
     step: int = 0
-    unreported: int = 0  # steps of every run since on_epoch was last called
+    reported: int = 0  # the step at which on_epoch was last called
     last_report: float = 0.0
 
     @property
@@ -477,7 +477,6 @@ def train_step(
     net.backward(cache, dlogits)
     lap("backward")
     g.step += 1
-    g.unreported += len(values)
     if net.arch.l2:
         values = values + net.l2_penalty()
     values = values.tolist()
@@ -587,7 +586,8 @@ def _due(g: Group, seconds: float) -> bool:
 
 def report(g: Group, epoch: int, on_epoch: OnEpoch) -> bool:
     """Hand the steps done since the last report to ``on_epoch``; False means stop."""
-    steps, g.unreported = g.unreported, 0
+    steps = (g.step - g.reported) * len(g.members)
+    g.reported = g.step
     go_on = on_epoch(epoch, steps)
     g.last_report = time.perf_counter()
     return bool(go_on)
