@@ -20,9 +20,9 @@ import traceback
 import numpy as np
 
 from nn_core import blas, run_comparison
-from nn_core.training import build_architecture, initial_params, train_run
+from nn_core.train import build_architecture, initial_params, train_group
 
-from .workloads import Workload, registry
+from .workloads import Workload, registry, with_training
 
 # Pause before each timed job so the other engine's idle threads stop spinning.
 SETTLE_SECONDS = 0.02
@@ -43,7 +43,7 @@ class Job:
     def resolve(self) -> Workload:
         w = registry(self.quick)[self.workload]
         if self.warmup:
-            short = w.config.with_training(epochs=1, seeds=1, snapshot_every=1)
+            short = with_training(w.config, epochs=1, seeds=1, snapshot_every=1)
             w = dataclasses.replace(w, config=short)
         return w
 
@@ -78,10 +78,10 @@ def run_ours(job: Job) -> Outcome:
             return Outcome(seconds, int(res.summary["steps"].sum()), thetas)
         arch = build_architecture(config, data)
         seed = config.seeds[0]
-        theta0 = initial_params(config, arch, seed)
+        theta0 = {seed: initial_params(config, arch, seed)}
         time.sleep(SETTLE_SECONDS)
         start = time.perf_counter()
-        rec = train_run(config, config.runs[0], seed, data, arch, theta0)
+        [rec] = train_group(config, [(config.runs[0], seed)], data, arch, theta0)
         seconds = time.perf_counter() - start
     return Outcome(seconds, rec.steps, [rec.snapshots[-1]])
 

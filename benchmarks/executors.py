@@ -20,8 +20,9 @@ import time
 
 import numpy as np
 
-from nn_core import datasets, run_comparison, schedule
-from nn_core.training import plan_groups
+from nn_core import data as datasets  # synthetic or bundled
+from nn_core import run_comparison, schedule
+from nn_core.train import plan_groups
 
 from .workloads import registry
 

@@ -5,7 +5,7 @@ update, Python) comes on top. The floor of a workload is the time its products w
 nothing else ran: the FLOPs of every product divided by the rate this machine achieves on
 products of exactly those sizes, measured here in the same process.
 
-The products are the ones :class:`nn_core.lockstep.StackedMLP` calls, on operands laid out as it
+The products are the ones :class:`nn_core.network.Network` calls, on operands laid out as it
 lays them out (parameter views into the (R, P) buffer, the shared input batch broadcast over the
 runs), for
 
@@ -26,9 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nn_core.lockstep import StackedMLP
-from nn_core.network import Architecture, Layout
-from nn_core.training import batch_size_of, build_architecture, plan_groups
+from nn_core.network import Architecture, Layout, Network
+from nn_core.train import batch_size_of, build_architecture, plan_groups
 
 # Each timing repeats the products until at least this long, and the median of ROUNDS is kept.
 MIN_SECONDS = 0.02
@@ -74,7 +73,7 @@ def step_products(
     """The products of one training step of ``runs`` networks: on one batch shared by all (the
     runs of one seed) or on a batch per run (several seeds draw different batches)."""
     params = rng.standard_normal((runs, Layout.of(arch).size)) * 0.1
-    net = StackedMLP(arch, params, np.zeros_like(params))
+    net = Network(arch, params, np.zeros_like(params))
     shape = (batch, arch.sizes[0]) if shared_input else (runs, batch, arch.sizes[0])
     cache = net.forward(rng.standard_normal(shape))
     out = []
@@ -93,7 +92,7 @@ def step_products(
 def eval_products(arch: Architecture, runs: int, rows: list[int], rng) -> list[Product]:
     """The forward products of ``runs`` networks on data sets of ``rows`` rows each."""
     params = rng.standard_normal((runs, Layout.of(arch).size)) * 0.1
-    net = StackedMLP(arch, params)
+    net = Network(arch, params)
     out = []
     for n in rows:
         if n == 0:

@@ -1,15 +1,20 @@
 """Where nn_core's training time goes, phase by phase: ``python -m benchmarks.phases``.
 
-Replays :func:`nn_core.training.train_run`'s loop from the same pieces (``MLP`` forward and
-backward, the loss, the rule's update, ``LayerStats``, ``unit_health``) with a clock around each
-phase, so the phases add up to the run: batch slicing, forward, loss, backward, the per-step
-bookkeeping (divergence check, step losses), the optimizer update, the per-epoch evaluation and
-the recording (gradient statistics and unit health, snapshots). The loop is checked against
-``train_run``: same final parameters, and the unclocked wall time is printed next to it.
+Times the engine's own loop (:func:`nn_core.train.train_group`) with its ``timer`` hook, group by
+group as ``run_comparison`` forms them (in this process): every phase of the loop gets the time
+since the previous one — batch slicing and dropout masks, forward, loss, backward, the per-step
+bookkeeping (divergence check, clipping), the optimizer updates, the per-epoch evaluation, the
+recording (gradient statistics and unit health, step losses, snapshots) and progress reports.
+
+The products alone are measured separately (:mod:`benchmarks.floor`, the GEMM-only floor at the
+workload's sizes), which splits the total into what the issue asks for: matrix products,
+element-wise work (activations, loss and their derivatives: forward + loss + backward minus
+their products), updates, recording (recording + evaluation minus its products), and Python
+(slicing, bookkeeping, progress and the loop itself).
 
     python -m benchmarks.phases                          # b1-sgd, full recording
-    python -m benchmarks.phases --workload b32-adam --recording lean
-    python -m benchmarks.phases --workload b1-adam --cprofile
+    python -m benchmarks.phases --workload sweep-375     # a whole comparison, group by group
+    python -m benchmarks.phases --workload b32-adam --recording lean --cprofile
 """
 
 from __future__ import annotations
@@ -20,170 +25,138 @@ import math
 import pstats
 import sys
 import time
-from collections import defaultdict
 
-import numpy as np
+from nn_core.train import (
+    Timer,
+    batch_size_of,
+    build_architecture,
+    initial_params,
+    plan_groups,
+    train_group,
+)
 
-from nn_core import losses
-from nn_core.activations import unit_health
-from nn_core.network import MLP
-from nn_core.optimizers import RULES
-from nn_core.recording import LayerStats
-from nn_core.training import batch_size_of, build_architecture, initial_params, train_run
-
-from .workloads import registry
+from . import floor
+from .workloads import registry, with_training
 
 PHASES = (
-    "batch slicing",
+    "batches",
     "forward",
-    "loss + dlogits",
+    "loss",
     "backward",
-    "step bookkeeping",
-    "optimizer update",
-    "epoch evaluation",
-    "gradient stats",
-    "snapshots",
+    "bookkeeping",
+    "update",
+    "evaluation",
+    "recording",
+    "progress",
 )
 
 
-def clocked_run(config, run, seed, data, arch, theta0) -> tuple[dict[str, float], np.ndarray, int]:
-    """train_run's loop (no dropout, no clipping) with a clock per phase."""
-    tr = config.training
-    X, y = data.X_train, data.y_train
-    n = len(X)
-    bsize = batch_size_of(run, n)
-    n_steps = math.ceil(n / bsize)
-    rule, hp = RULES[run.optimizer], run.hyperparameters()
-    params = theta0.copy()
-    net = MLP(arch, params)
-    grads = net.grads
-    state = rule.init(params, hp)
-    stats = LayerStats(net.layout)
-    order_rng = np.random.default_rng([seed, 1, bsize])
-    t = defaultdict(float)
-    clock = time.perf_counter
-    step_loss, snapshots, grad_stats = [], [params.copy()], []
+def timed(config, data, timer: Timer | None = None) -> tuple[float, int, int]:
+    """Train every group of ``config`` in this process; (wall seconds, steps of every run,
+    evaluations of every group), the phases added to ``timer``."""
+    arch = build_architecture(config, data)
+    theta0 = {seed: initial_params(config, arch, seed) for seed in config.seeds}
+    steps = evaluations = 0
+    start = time.perf_counter()
+    for members in plan_groups(config, len(data.X_train)):
+        records = train_group(config, members, data, arch, theta0, timer=timer)
+        steps += sum(r.steps for r in records)
+        evaluations += max(len(r.epochs) for r in records)
+    return time.perf_counter() - start, steps, evaluations
 
-    def evaluate():
-        net.evaluate(X, y)
-        if len(data.X_val):
-            net.evaluate(data.X_val, data.y_val)
 
-    with np.errstate(all="ignore"):
-        evaluate()
-        step = 0
-        for epoch in range(1, tr.epochs + 1):
-            c0 = clock()
-            if bsize < n:
-                perm = order_rng.permutation(n)
-                Xe, ye = X[perm], y[perm]
-            else:
-                Xe, ye = X, y
-            t["batch slicing"] += clock() - c0
-            grad_epoch = epoch % tr.histogram_every == 0
-            for k in range(n_steps):
-                c0 = clock()
-                lo = k * bsize
-                xb, yb = Xe[lo : lo + bsize], ye[lo : lo + bsize]
-                c1 = clock()
-                cache = net.forward(xb, train=True)
-                c2 = clock()
-                loss, dlogits = losses.loss_and_grad(arch.task, cache.logits, yb)
-                loss += net.l2_penalty()
-                c3 = clock()
-                net.backward(cache, dlogits)
-                c4 = clock()
-                step += 1
-                finite = math.isfinite(loss)
-                first = step == 1
-                last = k == n_steps - 1 and grad_epoch
-                if first or last:
-                    before = params.copy()
-                c5 = clock()
-                rule.update(params, grads, state, hp)
-                c6 = clock()
-                if first or last:
-                    grad_stats.append(stats.compute(grads, params, before))
-                    health = zip(arch.activations, cache.pre, strict=True)
-                    grad_stats.append([unit_health(a, z, None) for a, z in health])
-                c7 = clock()
-                if epoch <= tr.step_epochs:
-                    step_loss.append((step, epoch, loss))
-                c8 = clock()
-                t["batch slicing"] += c1 - c0
-                t["forward"] += c2 - c1
-                t["loss + dlogits"] += c3 - c2
-                t["backward"] += c4 - c3
-                t["step bookkeeping"] += (c5 - c4) + (c8 - c7)
-                t["optimizer update"] += c6 - c5
-                t["gradient stats"] += c7 - c6
-                if not finite:
-                    raise RuntimeError("the profiled run diverged; pick another workload")
-            c0 = clock()
-            evaluate()
-            c1 = clock()
-            if epoch % tr.snapshot_every == 0:
-                snapshots.append(params.copy())
-            np.isfinite(params).all()
-            c2 = clock()
-            t["epoch evaluation"] += c1 - c0
-            t["snapshots"] += c2 - c1
-    return dict(t), params, step
+def products(config, data) -> tuple[float, float]:
+    """(seconds of the training steps' products, seconds of the evaluations' products) for
+    ``config`` as planned, from the GEMM-only floor at its sizes."""
+    arch = build_architecture(config, data)
+    n_train, n_val = len(data.X_train), len(data.X_val)
+    epochs = config.training.epochs
+    step_s = eval_s = 0.0
+    for members in plan_groups(config, n_train):
+        batch = batch_size_of(members[0][0], n_train)
+        shared = len({seed for _, seed in members}) == 1
+        f = floor.measure(arch, len(members), batch, shared, n_train, n_val)
+        step_s += f.step_s * epochs * math.ceil(n_train / batch)
+        eval_s += f.eval_s * (epochs + 1)
+    return step_s, eval_s
+
+
+def breakdown(phases: dict[str, float], wall: float, gemm_step: float, gemm_eval: float):
+    """The wall time split into matmuls, element-wise, updates, recording and Python."""
+    p = {name: phases.get(name, 0.0) for name in PHASES}
+    compute = p["forward"] + p["loss"] + p["backward"]
+    return {
+        "matmuls (GEMM floor)": gemm_step + gemm_eval,
+        "element-wise (activations, loss, derivatives)": max(compute - gemm_step, 0.0),
+        "optimizer updates": p["update"],
+        "recording (evaluation, statistics, snapshots)": p["recording"]
+        + max(p["evaluation"] - gemm_eval, 0.0),
+        "Python (slicing, bookkeeping, loop)": p["batches"]
+        + p["bookkeeping"]
+        + p["progress"]
+        + max(wall - sum(p.values()), 0.0),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.phases", description=__doc__.split("\n")[0]
     )
-    singles = [w.name for w in registry().values() if w.kind == "run"]
-    p.add_argument("--workload", default="b1-sgd", choices=singles)
+    p.add_argument("--workload", default="b1-sgd", choices=list(registry()))
     p.add_argument("--recording", default="full", choices=("lean", "full"))
     p.add_argument("--epochs", type=int, help="override the workload's epochs")
+    p.add_argument("--rounds", type=int, default=3, help="keep the fastest of this many")
+    p.add_argument("--quick", action="store_true", help="the workloads' --quick epochs")
     p.add_argument("--cprofile", action="store_true", help="also print cProfile's top functions")
     args = p.parse_args(argv)
 
-    w = registry()[args.workload]
+    w = registry(args.quick)[args.workload]
     config = w.recording(args.recording)
     if args.epochs:
-        config = config.with_training(epochs=args.epochs)
-    run, data = config.runs[0], w.data()
-    if config.network.dropout or config.training.clip_norm is not None:
-        raise SystemExit("phases does not replay dropout or clipping")
-    arch = build_architecture(config, data)
-    seed = config.seeds[0]
-    theta0 = initial_params(config, arch, seed)
-
-    train_run(config, run, seed, data, arch, theta0)  # warm-up
-    walls = []
-    for _ in range(3):
-        rec = train_run(config, run, seed, data, arch, theta0)
-        walls.append(rec.wall)
-    best = None
-    for _ in range(3):
-        phases, theta, steps = clocked_run(config, run, seed, data, arch, theta0)
-        if best is None or sum(phases.values()) < sum(best.values()):
-            best = phases
-    assert steps == rec.steps and np.array_equal(theta, rec.snapshots[-1]), "replay differs"
-
-    total = sum(best.values())
-    print(f"{w.name}: {w.description}")
-    print(f"{run.optimizer}, batch {run.batch_size}, {config.training.epochs} epochs, "
-          f"{steps} steps, {args.recording} recording")  # fmt: skip
-    print(f"train_run wall (unclocked, best of 3): {min(walls):.3f} s "
-          f"= {1e6 * min(walls) / steps:.1f} µs/step; clocked replay: {total:.3f} s "
-          f"(best of 3; same final θ)\n")  # fmt: skip
-    print(f"{'phase':18} {'seconds':>8} {'µs/step':>8} {'share':>6}")
-    for name in PHASES:
-        sec = best.get(name, 0.0)
-        print(f"{name:18} {sec:8.3f} {1e6 * sec / steps:8.1f} {100 * sec / total:5.1f}%")
-    print(f"{'total':18} {total:8.3f} {1e6 * total / steps:8.1f} {100.0:5.1f}%")
-
+        config = with_training(config, epochs=args.epochs)
+    data = w.data()
+    for line in report(w, config, data, args.recording, args.rounds):
+        print(line)
     if args.cprofile:
         prof = cProfile.Profile()
-        prof.runcall(train_run, config, run, seed, data, arch, theta0)
+        prof.runcall(timed, config, data)
         print()
         pstats.Stats(prof, stream=sys.stdout).sort_stats("tottime").print_stats(15)
     return 0
+
+
+def report(w, config, data, recording: str, rounds: int) -> list[str]:
+    timed(with_training(config, epochs=1), data)  # warm-up
+    walls = [timed(config, data)[0] for _ in range(rounds)]  # no timer: the plain loop
+    best: tuple[float, Timer] | None = None
+    for _ in range(rounds):
+        timer = Timer()
+        wall, steps, _ = timed(config, data, timer)
+        if best is None or wall < best[0]:
+            best = (wall, timer)
+    wall, timer = best
+    gemm_step, gemm_eval = products(config, data)
+    groups = " + ".join(
+        f"{len(m)}@{batch_size_of(m[0][0], len(data.X_train))}"
+        for m in plan_groups(config, len(data.X_train))
+    )
+    out = [
+        f"{w.name}: {w.description}",
+        f"{len(config.runs)} run(s) x {len(config.seeds)} seed(s) in groups {groups} "
+        f"(runs@batch), {config.training.epochs} epochs, {steps} steps of all runs, "
+        f"{recording} recording",
+        f"wall without the timer (best of {rounds}): {min(walls):.3f} s "
+        f"= {1e6 * min(walls) / steps:.2f} µs per run-step; with it: {wall:.3f} s",
+        "",
+        f"{'phase':16} {'seconds':>8} {'share':>6}",
+    ]
+    for name in PHASES:
+        sec = timer.seconds.get(name, 0.0)
+        out.append(f"{name:16} {sec:8.3f} {100 * sec / wall:5.1f}%")
+    out += ["", f"{'where the time goes':46} {'seconds':>8} {'share':>6}"]
+    for name, sec in breakdown(timer.seconds, wall, gemm_step, gemm_eval).items():
+        out.append(f"{name:46} {sec:8.3f} {100 * sec / wall:5.1f}%")
+    return out
 
 
 if __name__ == "__main__":

@@ -493,7 +493,10 @@ def main(argv: list[str] | None = None) -> int:
         for w in chosen:
             comparison = w.kind == "comparison"
             rounds = min(args.rounds, MAX_COMPARISON_ROUNDS) if comparison else args.rounds
-            vs = variants(threads, comparison, torch is not None, ours_1t, one_by_one)
+            refs = w.references
+            vs = variants(
+                threads, comparison, torch is not None and refs, ours_1t, one_by_one and refs
+            )
             t0 = time.perf_counter()
             try:
                 m = measure(w, vs, rounds, args.quick, torch)

@@ -1,4 +1,4 @@
-"""The PyTorch reference: the same training as :func:`nn_core.training.train_run`, in torch.
+"""The PyTorch reference: the same training as one run of :func:`nn_core.train.train_group`.
 
 "The same training" means, for one (run, seed):
 
@@ -35,7 +35,7 @@ from nn_core.config import ExperimentConfig, RunConfig
 from nn_core.datasets import Dataset
 from nn_core.network import Architecture, Layout
 from nn_core.optimizers import RULES
-from nn_core.training import batch_size_of, build_architecture, initial_params
+from nn_core.train import batch_size_of, build_architecture, initial_params
 
 # nn_core activation name -> torch module factory (the functional conventions match, REFERENCE.md)
 ACTIVATIONS = {
@@ -140,9 +140,10 @@ def train(
     theta0: np.ndarray,
     dtype: str = "float64",
 ) -> tuple[np.ndarray, float, int]:
-    """Train one run like ``train_run``; return (final θ in nn_core's layout, seconds, steps).
+    """Train one run like ``train_group`` does; return (final θ in nn_core's layout, seconds,
+    steps).
 
-    The clock covers what ``train_run``'s does: building the model and optimizer, the loop and
+    The clock covers what ``train_group``'s does: building the model and optimizer, the loop and
     the per-epoch evaluation; converting the data to tensors happens before it starts.
     """
     tdt = DTYPES[dtype]

@@ -16,6 +16,7 @@ Two recording levels are timed for nn_core:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cache
 
@@ -24,7 +25,7 @@ import numpy as np
 from nn_core import ExperimentConfig
 from nn_core.config import DatasetConfig, RunConfig, TrainingConfig
 from nn_core.datasets import Dataset, make, prepare
-from nn_core.training import batch_size_of
+from nn_core.train import batch_size_of
 
 DIGITS_LIKE = "digits-like"
 _FULL_RECORDING = {
@@ -37,10 +38,11 @@ _FULL_RECORDING = {
 @dataclass(frozen=True)
 class Workload:
     name: str
-    kind: str  # "run": one train_run; "comparison": run_comparison over every run and seed
+    kind: str  # "run": one run (a group of one); "comparison": run_comparison, every run, seed
     config: ExperimentConfig  # epochs and seeds set; recording at the lean level
     description: str
     digits: bool = False  # trains on digits_like_arrays() instead of config.dataset
+    references: bool = True  # also time torch and one-by-one (False: too long for a sweep)
 
     @property
     def runs(self) -> tuple[RunConfig, ...]:
@@ -53,7 +55,7 @@ class Workload:
         """The configuration with ``lean`` or ``full`` recording (see the module docstring)."""
         if level == "lean":
             return self.config
-        return self.config.with_training(**_FULL_RECORDING)
+        return with_training(self.config, **_FULL_RECORDING)
 
     @property
     def batch(self) -> str:
@@ -80,6 +82,12 @@ class Workload:
             return None
         sizes = {batch_size_of(r, len(self.data().X_train)) for r in self.runs}
         return sizes.pop() if len(sizes) == 1 else None
+
+
+def with_training(config: ExperimentConfig, **changes) -> ExperimentConfig:
+    """``config`` with some training fields changed, without re-validating the document (a
+    sweep has more runs than a comparison document may list)."""
+    return dataclasses.replace(config, training=dataclasses.replace(config.training, **changes))
 
 
 def digits_like_arrays(n: int = 1797, features: int = 64, classes: int = 10):
@@ -113,6 +121,21 @@ def _lean(doc: dict, epochs: int, seeds: int = 1) -> ExperimentConfig:
 
 def _one_run(base: dict, run: dict) -> dict:
     return {**base, "runs": [{"label": run["optimizer"], **run}]}
+
+
+SWEEP = "sweep-375"
+SWEEP_LRS = tuple(10 ** (-5 + k / 4) for k in range(25))
+
+
+def _sweep(base: ExperimentConfig) -> ExperimentConfig:
+    """``base``'s runs, each at every learning rate of ``SWEEP_LRS``. Built directly: a sweep
+    has more runs than a comparison document may list (config.MAX_RUNS)."""
+    runs = tuple(
+        dataclasses.replace(run, label=f"{run.label} lr={lr:.3g}", hyper={**run.hyper, "lr": lr})
+        for run in base.runs
+        for lr in SWEEP_LRS
+    )
+    return dataclasses.replace(base, runs=runs)
 
 
 @cache
@@ -166,6 +189,14 @@ def registry(quick: bool = False) -> dict[str, Workload]:
         "comparison",
         _lean({**default, "runs": five}, preset_epochs, 3),
         "the default preset's 5 batch-32 runs x 3 seeds: one lockstep group of 15 runs",
+    )
+    out[SWEEP] = Workload(
+        SWEEP,
+        "comparison",
+        _sweep(out["lockstep-b32"].config),
+        "learning-rate sweep: the default preset's 5 batch-32 rules x 25 learning rates "
+        "10^(-5+k/4) x 3 seeds = 375 runs, one group, one update call per rule",
+        references=False,
     )
     rules = [
         {"label": "SGD", "optimizer": "sgd", "lr": 0.05},

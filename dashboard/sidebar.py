@@ -16,14 +16,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nn_core import PRESETS, ConfigError, ExperimentConfig, budget, datasets, tabular
+from nn_core import PRESETS, ConfigError, ExperimentConfig, budget, tabular
 from nn_core.activations import ACTIVATIONS
 from nn_core.config import MAX_EPOCHS, MAX_SAMPLES, MAX_SEEDS, load_json
+from nn_core.data import make as make_data
 from nn_core.datasets import BUNDLED, DATASETS
 from nn_core.initializers import INITIALIZERS
 from nn_core.optimizers import RULES
 from nn_core.results import Results
-from nn_core.training import build_architecture
+from nn_core.train import build_architecture
 
 from . import compute, data_source, runner, state
 from .text import md
@@ -923,7 +924,7 @@ def _recover_partial() -> None:
         st.session_state[state.NOTICE_KEY] = "Training cancelled before any run finished."
         return
     if data is None:
-        data = datasets.make(config.dataset, dtype=config.training.dtype)
+        data = make_data(config.dataset, dtype=config.training.dtype)
     arch = build_architecture(config, data)
     results = Results.from_records(config, data, arch, list(records), cancelled=True)
     state.remember(st.session_state, results, None)

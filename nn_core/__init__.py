@@ -14,13 +14,12 @@ in-process (restored afterwards).
 """
 
 from . import allocator
-from .compare import run_comparison
+from .compare import Progress, run_comparison
 from .config import ConfigError, ExperimentConfig, RunConfig
 from .presets import PRESETS
 from .results import Results
 from .sweep import SweepConfig, run_sweep
 from .tabular import DataError
-from .training import Progress
 
 allocator.tune()
 

@@ -5,7 +5,7 @@ f'(0) = 0 for ReLU. Softmax is not here: it is not element-wise and lives fused 
 cross-entropy loss in :mod:`nn_core.losses`.
 
 PReLU is the one activation with a parameter: its slope ``a`` is learnable. Its functions take
-the slope as an extra argument and :func:`prelu_slope_grad` gives ∂L/∂a.
+the slope as an extra argument and :func:`prelu_slope_grad` gives ∂L/∂a (batched over runs).
 """
 
 from __future__ import annotations
@@ -125,9 +125,12 @@ def _selu_d(z, a=None):
     return SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))
 
 
-def prelu_slope_grad(z: Array, upstream: Array) -> float:
-    """∂L/∂a for PReLU with one slope per layer: Σ upstream · min(z, 0) over z ≤ 0."""
-    return float(np.sum(upstream * np.minimum(z, 0.0)))
+def prelu_slope_grad(z: Array, upstream: Array) -> Array:
+    """∂L/∂a for PReLU with one slope per layer and run: Σ upstream · min(z, 0) (the terms with
+    z ≤ 0), summed over every axis but the first. ``z`` and ``upstream`` are (R, B, n), the
+    result (R,); each run's sum is reduced over its own rows only."""
+    terms = upstream * np.minimum(z, 0.0)
+    return np.add.reduce(terms.reshape(len(terms), -1), axis=1)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A comparison: every run of a configuration for every seed, trained and gathered into
 :class:`~nn_core.results.Results`.
 
-The runs are grouped for lockstep training (:func:`nn_core.training.plan_groups`), the groups
+The runs are grouped for lockstep training (:func:`nn_core.train.plan_groups`), the groups
 cut into tasks (:func:`nn_core.schedule.plan`) and the tasks run where
 :func:`nn_core.schedule.choose` says: in this thread, on the local process pool, or on a Dask
 cluster. The records come back in any order and are sorted by configuration (seed, then run), so
@@ -11,22 +11,55 @@ the results are the same, bit for bit, wherever the tasks ran.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 import numpy as np
 
-from . import datasets, schedule
+from . import schedule
 from .config import ExperimentConfig
+from .data import make as make_dataset
+from .datasets import Dataset
 from .results import Results
 from .schedule import Cluster, LocalPool, Task
-from .training import (
-    CancelCheck,
-    Progress,
-    ProgressCallback,
-    RunRecord,
-    build_architecture,
-    plan_groups,
-)
+from .train import RunRecord, build_architecture, plan_groups
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Sent to the progress callback after every epoch of every run."""
+
+    done_steps: int
+    total_steps: int
+    run: str
+    seed: int
+    epoch: int
+    epochs: int
+    elapsed: float  # seconds since the comparison started
+    seeds: tuple[int, ...] = ()  # every seed being trained (runs train in lockstep groups)
+
+    @property
+    def fraction(self) -> float:
+        return self.done_steps / self.total_steps if self.total_steps else 1.0
+
+    @property
+    def seed_text(self) -> str:
+        """'seed 0' or 'seeds 0–2' for what is training now."""
+        if len(self.seeds) > 1:
+            return f"seeds {self.seeds[0]}–{self.seeds[-1]}"
+        return f"seed {self.seed}"
+
+    @property
+    def eta(self) -> float | None:
+        """Estimated seconds left, from the average speed so far."""
+        if not self.done_steps:
+            return None
+        return self.elapsed * (self.total_steps - self.done_steps) / self.done_steps
+
+
+ProgressCallback = Callable[[Progress], None]
+CancelCheck = Callable[[], bool]
 
 
 class _Tally:
@@ -86,7 +119,7 @@ def run_comparison(
     config: ExperimentConfig,
     progress: ProgressCallback | None = None,
     cancel: CancelCheck | None = None,
-    data: datasets.Dataset | None = None,
+    data: Dataset | None = None,
     partial: list[RunRecord] | None = None,
     lockstep: bool = True,
     executor: Executor | LocalPool | Cluster | str | None = None,
@@ -105,13 +138,13 @@ def run_comparison(
     the same on every path. ``parallel=False`` is the older spelling of ``executor="inline"``
     (``True``: ``"local"``).
 
-    ``progress`` receives a :class:`~nn_core.training.Progress` after epochs (in-process: every
+    ``progress`` receives a :class:`Progress` after epochs (in-process: every
     epoch; local pool: every ~0.1 s per task; Dask: per finished task). ``cancel()`` returning
     true stops the comparison and keeps everything finished: tasks not started are dropped, runs
     being trained stop after their epoch and are marked incomplete (on Dask they are dropped).
     ``data`` replaces the configured dataset (e.g. a user's CSV; it is then sent with every
     task, whereas synthetic and bundled data are rebuilt inside each task from the config).
-    ``partial``, if given, receives each finished :class:`~nn_core.training.RunRecord` as soon
+    ``partial``, if given, receives each finished :class:`~nn_core.train.RunRecord` as soon
     as its task is done, so a caller interrupted from outside (a Streamlit rerun) can still
     build :meth:`Results.from_records` from what finished.
     """
@@ -119,7 +152,7 @@ def run_comparison(
         executor = "local" if parallel else "inline"
     ship_data = data is not None
     if data is None:
-        data = datasets.make(config.dataset, dtype=np.dtype(config.training.dtype))
+        data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
     arch = build_architecture(config, data)
     n = len(data.X_train)
     if lockstep:

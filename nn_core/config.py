@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import optimizers
+from . import lr_schedules, optimizers
 from .activations import ACTIVATIONS
 from .datasets import BUNDLED, DATASETS
 from .initializers import INITIALIZERS
@@ -111,13 +111,30 @@ class RunConfig:
     optimizer: str  # optimizers.RULES
     batch_size: int | str = 32  # "full" (GD), 1 (SGD) or k (mini-batch)
     hyper: dict[str, Any] = field(default_factory=dict)  # lr and the rule's torch-named options
+    clip_norm: float | None = None  # this run's gradient clipping (global L2 norm, torch's
+    # clip_grad_norm_); None = training.clip_norm
+    schedule: dict[str, Any] | None = None  # learning-rate schedule per epoch (lr_schedules):
+    # {"kind": "step", "step_size": 10, "gamma": 0.1}, "cosine" (t_max, eta_min) or "warmup"
 
     def hyperparameters(self) -> dict[str, Any]:
         """All hyperparameters of the rule, defaults filled in."""
         return optimizers.resolve(self.optimizer, self.hyper)
 
-    def __hash__(self):  # dict field: hash the JSON form so configs can key caches
-        return hash((self.label, self.optimizer, self.batch_size, _dumps(self.hyper)))
+    def clip(self, training: TrainingConfig) -> float | None:
+        """The clipping norm this run trains with: its own, else the training-wide one."""
+        return training.clip_norm if self.clip_norm is None else self.clip_norm
+
+    def __hash__(self):  # dict fields: hash the JSON form so configs can key caches
+        return hash(
+            (
+                self.label,
+                self.optimizer,
+                self.batch_size,
+                _dumps(self.hyper),
+                self.clip_norm,
+                _dumps(self.schedule),
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -159,6 +176,11 @@ class ExperimentConfig:
             {"label": r.label, "optimizer": r.optimizer, "batch_size": r.batch_size, **r.hyper}
             for r in self.runs
         ]
+        for r, run in zip(d["runs"], self.runs, strict=True):
+            if run.clip_norm is not None:  # only when set: older documents stay as they were
+                r["clip_norm"] = run.clip_norm
+            if run.schedule is not None:
+                r["schedule"] = dict(run.schedule)
         for r in d["runs"]:
             if "betas" in r:
                 r["betas"] = list(r["betas"])
@@ -398,6 +420,9 @@ def _parse_training(d: Any) -> TrainingConfig:
     )
 
 
+_RUN_KEYS = ("label", "optimizer", "batch_size", "clip_norm", "schedule")
+
+
 def _parse_runs(runs: Any) -> tuple[RunConfig, ...]:
     if not isinstance(runs, list) or not 1 <= len(runs) <= MAX_RUNS:
         raise ConfigError("runs", f"must be a list of 1 to {MAX_RUNS} runs")
@@ -420,14 +445,14 @@ def _parse_runs(runs: Any) -> tuple[RunConfig, ...]:
             bs = _int(bs, f"{path}.batch_size", 1, MAX_SAMPLES) if not isinstance(bs, str) else bs
             if isinstance(bs, str):
                 raise ConfigError(f"{path}.batch_size", f'must be "full" or an integer, got {bs!r}')
-        hyper = {k: v for k, v in r.items() if k not in ("label", "optimizer", "batch_size")}
+        hyper = {k: v for k, v in r.items() if k not in _RUN_KEYS}
         allowed = [h.name for h in optimizers.RULES[rule].hyper]
         for key, value in hyper.items():
             if key not in allowed:
                 raise ConfigError(
                     f"{path}.{key}",
-                    f"{rule} has no such hyperparameter; allowed: label, optimizer, "
-                    f"batch_size, {', '.join(allowed)}",
+                    f"{rule} has no such hyperparameter; allowed: {', '.join(_RUN_KEYS)}, "
+                    f"{', '.join(allowed)}",
                 )
             try:
                 optimizers.resolve(rule, {key: value})
@@ -435,5 +460,16 @@ def _parse_runs(runs: Any) -> tuple[RunConfig, ...]:
                 raise ConfigError(f"{path}.{key}", str(exc).removeprefix(f"{key} ")) from None
         if "betas" in hyper:
             hyper["betas"] = tuple(hyper["betas"])
-        parsed.append(RunConfig(label=label, optimizer=rule, batch_size=bs, hyper=hyper))
+        clip = r.get("clip_norm")
+        if clip is not None:
+            clip = _float(clip, f"{path}.clip_norm", 1e-12, 1e12)
+        schedule = r.get("schedule")
+        if schedule is not None:
+            try:
+                schedule = lr_schedules.check(schedule)
+            except ValueError as exc:
+                key, _, message = str(exc).partition(": ")
+                where = f"{path}.schedule" + (f".{key}" if key else "")
+                raise ConfigError(where, message) from None
+        parsed.append(RunConfig(label, rule, bs, hyper, clip, schedule))
     return tuple(parsed)

@@ -3,8 +3,9 @@
 Each generator takes ``(rng, n, noise, classes)`` and returns ``X`` (n, d) and ``y``: integer class
 labels (n,) for classification, float targets (n, 1) for regression. The bundled real datasets
 (``BUNDLED``) are CSV files in ``data/`` read by :mod:`nn_core.tabular`, the loader that also reads
-a user's own file. The split is stratified for classes, and features are standardised with the
-*training* mean and standard deviation only.
+a user's own file and builds on this module (:mod:`nn_core.data` serves both kinds). The split is
+stratified for classes, and features are standardised with the *training* mean and standard
+deviation only.
 """
 
 from __future__ import annotations
@@ -250,13 +251,11 @@ def prepare(
 
 
 def make(cfg, dtype=np.float64) -> Dataset:
-    """Generate and split the dataset described by a ``DatasetConfig``: a synthetic generator,
-    or a bundled real dataset read from ``data/`` (``n_samples``, ``noise`` and ``classes`` do
-    not apply to those)."""
+    """Generate and split the synthetic dataset described by a ``DatasetConfig``. Bundled real
+    datasets are CSV files read by :mod:`nn_core.tabular`, which builds on this module:
+    :func:`nn_core.data.make` serves both kinds."""
     if cfg.name in BUNDLED:
-        from . import tabular  # tabular builds on this module
-
-        return tabular.load_bundled(cfg, dtype)[0]
+        raise ValueError(f"{cfg.name!r} is a bundled dataset: load it with nn_core.data.make")
     gen = DATASETS[cfg.name]
     rng = np.random.default_rng([cfg.seed, 0])
     noise = gen.default_noise if cfg.noise is None else cfg.noise

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from . import losses
-from .network import Architecture, Layout
+from .network import Architecture, Layout, Network
 
 Array = np.ndarray
 
@@ -40,16 +40,15 @@ _CHUNK_FLOATS = 16_000_000  # bound the batched forward's working memory (~128 M
 def batched_loss(arch: Architecture, thetas: Array, X: Array, y: Array) -> Array:
     """Evaluation-mode data loss of G parameter vectors ``thetas`` (G, P) on (X, y): (G,).
 
-    Chunks of networks go through :class:`nn_core.lockstep.StackedMLP`, sized so that the
-    activations a forward pass keeps stay under ``_CHUNK_FLOATS``."""
-    from .lockstep import StackedMLP  # lockstep builds on training, which this module need not
+    Chunks of parameter vectors go through :class:`nn_core.network.Network` as its rows, sized
+    so that the activations a forward pass keeps stay under ``_CHUNK_FLOATS``."""
 
     per_network = 3 * len(X) * sum(arch.sizes)  # inputs, pre-activations and outputs per layer
     chunk = max(1, _CHUNK_FLOATS // per_network)
     out = np.empty(len(thetas))
     with np.errstate(all="ignore"):
         for lo in range(0, len(thetas), chunk):
-            logits = StackedMLP(arch, thetas[lo : lo + chunk]).forward(X).logits
+            logits = Network(arch, thetas[lo : lo + chunk]).logits(X)
             out[lo : lo + len(logits)] = losses.batched_loss(arch.task, logits, y)
     return out
 

@@ -21,29 +21,30 @@ Array = np.ndarray
 TASKS = ("regression", "binary", "multiclass")
 
 
-def _mean(x: Array) -> float:
-    """np.mean(x) for a float array, without its Python-level wrapper (same reduction)."""
-    return float(np.add.reduce(x, axis=None) / x.size)
-
-
-def loss_and_grad(task: str, z: Array, y: Array) -> tuple[float, Array]:
-    """Return the mean loss and ∂L/∂z (same shape as z)."""
-    n = z.shape[0]
+def loss_and_grad(task: str, z: Array, y: Array) -> tuple[Array, Array]:
+    """Mean loss of G networks and ∂L/∂z: ``z`` is (G, N, k) logits, ``y`` the targets shared
+    by every network (N, …) or one set per network (G, N, …). Returns (values (G,), grad
+    (G, N, k)); ``values`` is :func:`batched_loss`, and each network's gradient depends on its
+    own logits and targets only (a single network is G = 1)."""
+    values = batched_loss(task, z, y)
+    n = z.shape[1]
     if task == "binary":
-        loss = _mean(np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z))))
-        return loss, (expit(z) - y) / n
+        return values, (expit(z) - y) / n
     if task == "multiclass":
-        zmax = z.max(axis=1, keepdims=True)
+        zmax = z.max(axis=2, keepdims=True)
         e = np.exp(z - zmax)
-        s = e.sum(axis=1, keepdims=True)
-        rows = np.arange(n)
-        loss = _mean(np.log(s[:, 0]) + zmax[:, 0] - z[rows, y])
-        grad = e / s
-        grad[rows, y] -= 1.0
+        grad = e / e.sum(axis=2, keepdims=True)
+        grad[_targets(z, y)] -= 1.0
         grad /= n
-        return loss, grad
+        return values, grad
     diff = z - y
-    return _mean(diff * diff), (2.0 / diff.size) * diff
+    return values, (2.0 / diff[0].size) * diff
+
+
+def _targets(z: Array, y: Array) -> tuple[Array, Array, Array]:
+    """Index of each row's target logit in z (G, N, k): z[_targets(z, y)] is (G, N)."""
+    g, n = z.shape[:2]
+    return np.arange(g)[:, None], np.arange(n), np.broadcast_to(y, (g, n))
 
 
 def loss(task: str, z: Array, y: Array) -> float:
@@ -72,15 +73,14 @@ def batched_loss(task: str, z: Array, y: Array) -> Array:
     every network (N, …) or one set per network (G, N, …); the result is (G,).
 
     Each network's loss is reduced over its own rows only, with the reduction :func:`loss` uses,
-    so ``batched_loss(task, z, y)[g] == loss(task, z[g], y[g])`` exactly (lockstep training
-    relies on it)."""
+    so ``batched_loss(task, z, y)[g] == loss(task, z[g], y[g])`` exactly (a run trained in a
+    group relies on it to equal the run trained alone)."""
     if task == "binary":
         terms = np.maximum(z, 0.0) - z * y + np.log1p(np.exp(-np.abs(z)))
     elif task == "multiclass":
         zmax = z.max(axis=2, keepdims=True)
         lse = np.log(np.exp(z - zmax).sum(axis=2)) + zmax[..., 0]
-        labels = np.broadcast_to(y, z.shape[:2])[..., None]
-        terms = lse - np.take_along_axis(z, labels, axis=2)[..., 0]
+        terms = lse - z[_targets(z, y)]
     else:
         diff = z - y
         terms = diff * diff

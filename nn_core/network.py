@@ -1,16 +1,23 @@
-"""A multilayer perceptron whose parameters live in one flat buffer.
+"""The network: R multilayer perceptrons of one architecture, their parameters the rows of one
+(R, P) matrix. A single run is R = 1; a lockstep group of runs (and the loss landscape's grid of
+parameter points) is R > 1. There is no other network in nn_core.
 
-Layout of the flat vector θ (length P), layer by layer, l = 1..L+1 (L hidden layers + output):
+Layout of each row θ (length P), layer by layer, l = 1..L+1 (L hidden layers + output):
 
     [W₁ (n₀×n₁), b₁ (n₁), W₂ (n₁×n₂), b₂ (n₂), …, W_{L+1}, b_{L+1}, a₁, …]
 
 followed by one PReLU slope a per PReLU hidden layer. ``W`` and ``b`` are reshaped *views* of θ,
-and the gradient buffer ∇θ has the same layout, so an optimizer updates the whole network with a
-few vector operations and the recorder reads every layer with one segmented reduction.
+and the gradient buffer ∇θ has the same layout, so an optimizer updates every run's whole
+network with a few vector operations and the recorder reads every layer with one segmented
+reduction.
 
-Forward, for a batch X of shape (B, n₀):
+Forward, for a batch X of shape (B, n₀) shared by every run, or (R, B, n₀), one per run:
 
-    h₀ = X;  zₗ = hₗ₋₁ Wₗ + bₗ;  hₗ = fₗ(zₗ) ⊙ maskₗ  (l ≤ L);  z_{L+1} = logits
+    h₀ = X;  zₗ[r] = hₗ₋₁[r] Wₗ[r] + bₗ[r];  hₗ = fₗ(zₗ) ⊙ maskₗ  (l ≤ L);  z_{L+1} = logits
+
+each layer one stacked product over the leading run axis (``np.matmul`` calls the same kernel
+per matrix as for a single one, so a run's numbers do not depend on which other rows it shares
+the matrix with: a run trained in a group is bit-identical to the run trained alone).
 
 Backward (δ = ∂L/∂z):  ∂L/∂Wₗ = hₗ₋₁ᵀ δₗ;  ∂L/∂bₗ = 1ᵀ δₗ;  δₗ₋₁ = (δₗ Wₗᵀ ⊙ maskₗ₋₁) ⊙ f'(zₗ₋₁).
 
@@ -100,8 +107,9 @@ def init_params(
     scale: float | None = None,
     dtype=np.float64,
 ) -> Array:
-    """Draw a flat parameter vector. ``gain="auto"`` uses each layer's activation gain
-    (``torch.nn.init.calculate_gain``); the output layer uses gain 1."""
+    """Draw one flat parameter vector θ (P,), a row of :class:`Network`'s matrix.
+    ``gain="auto"`` uses each layer's activation gain (``torch.nn.init.calculate_gain``); the
+    output layer uses gain 1."""
     layout = Layout.of(arch)
     init = INITIALIZERS[initializer]
     theta = np.zeros(layout.size, dtype=dtype)
@@ -119,92 +127,92 @@ def init_params(
 
 @dataclass
 class Cache:
-    """What the backward pass needs from the forward pass."""
+    """What the backward pass needs from the forward pass (arrays with a leading run axis)."""
 
-    inputs: list[Array]  # hₗ₋₁ fed to layer l (after dropout)
-    pre: list[Array]  # zₗ of hidden layers
-    masks: list[Array | None]
-    logits: Array
-    outputs: list[Array] | None = None  # fₗ(zₗ) before dropout (for derivatives from outputs)
+    inputs: list[Array]  # hₗ₋₁ fed to layer l (after dropout): (R, B, nₗ₋₁), or (B, n₀) shared
+    pre: list[Array]  # zₗ of hidden layers (R, B, nₗ)
+    masks: list[Array | None]  # dropout masks (R, B, nₗ) or None
+    logits: Array  # (R, B, k)
+    outputs: list[Array]  # fₗ(zₗ) before dropout (for derivatives from outputs, unit health)
 
 
-class MLP:
-    """An MLP bound to a parameter buffer ``params`` and a gradient buffer ``grads``.
+class Network:
+    """R networks of one architecture whose parameters are the rows of ``params`` (R, P).
 
-    The buffers are 1-D arrays in the :class:`Layout`; the network holds views into them, so
-    anything that writes ``params`` in place (an optimizer, a finite-difference check) is seen
-    by the next forward pass.
-    """
+    ``W``, ``b`` (and ``gW``, ``gb``) are views into ``params`` (``grads``), so anything that
+    writes the buffers in place (an optimizer, a finite-difference check) is seen by the next
+    forward pass. Without ``grads`` the networks can only be evaluated (the loss landscape
+    evaluates thousands of plane points this way)."""
 
     def __init__(self, arch: Architecture, params: Array, grads: Array | None = None):
         self.arch = arch
-        self.layout = Layout.of(arch)
-        if params.shape != (self.layout.size,):
-            raise ValueError(f"params must have shape ({self.layout.size},), got {params.shape}")
-        self.params = params
-        self.grads = np.zeros_like(params) if grads is None else grads
-        lay = self.layout
-        self.W = [params[s].reshape(sh) for s, sh in zip(lay.w_slices, lay.w_shapes, strict=True)]
-        self.b = [params[s] for s in lay.b_slices]
-        self.gW = [
-            self.grads[s].reshape(sh) for s, sh in zip(lay.w_slices, lay.w_shapes, strict=True)
-        ]
-        self.gb = [self.grads[s] for s in lay.b_slices]
+        self.layout = lay = Layout.of(arch)
+        if params.ndim != 2 or params.shape[1] != lay.size:
+            raise ValueError(f"params must have shape (R, {lay.size}), got {params.shape}")
+        self.params, self.grads = params, grads
+        r = params.shape[0]
+        shapes = lay.w_shapes
+        self.W = [params[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, shapes, strict=True)]
+        self.b = [params[:, s] for s in lay.b_slices]
+        if grads is not None:
+            self.gW = [
+                grads[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, shapes, strict=True)
+            ]
+            self.gb = [grads[:, s] for s in lay.b_slices]
         self.acts = [ACTIVATIONS[a] for a in arch.activations]
+        # Views made once (a step makes none): biases broadcast over the batch (R, 1, n),
+        # transposed weights (R, nₗ, nₗ₋₁) and each hidden layer's PReLU slope (R, 1, 1).
+        self._b = [b[:, None, :] for b in self.b]
+        self._WT = [w.transpose(0, 2, 1) for w in self.W]
+        self._slopes = [
+            None if (i := lay.slope_index.get(layer)) is None else params[:, i, None, None]
+            for layer in range(len(self.acts))
+        ]
 
-    def _slope(self, layer: int):
-        idx = self.layout.slope_index.get(layer)
-        return None if idx is None else self.params[idx]
-
-    def forward(
-        self,
-        X: Array,
-        train: bool = False,
-        rng: np.random.Generator | None = None,
-        masks: list[Array | None] | None = None,
-    ) -> Cache:
-        """Run the network. Dropout is active when ``train`` is true: masks are drawn from
-        ``rng`` unless given explicitly (``masks[l]`` for hidden layer l, for tests)."""
-        p = self.arch.dropout
-        h = X
-        inputs, pre, used_masks, outputs = [], [], [], []
+    def forward(self, X: Array, masks: list[Array | None] | None = None) -> Cache:
+        """Logits of every run for X (B, n₀) shared by all runs or (R, B, n₀). Dropout is on
+        exactly when ``masks`` are given: ``masks[l]`` (R, B, nₗ) (or (B, nₗ)) multiplies hidden
+        layer l's output, None leaves it alone; evaluation passes no masks."""
+        # One network: X as (1, B, n₀), a plain stacked product (NumPy's broadcasting one, for
+        # a shared input, costs more per call; it pays only when there are several runs).
+        h = X[None] if X.ndim == 2 and len(self.params) == 1 else X
+        inputs, pre, used, outputs = [], [], [], []
         for layer, act in enumerate(self.acts):
             inputs.append(h)
-            z = h @ self.W[layer]
-            z += self.b[layer]
+            z = np.matmul(h, self.W[layer])
+            z += self._b[layer]
             pre.append(z)
-            h = act.forward(z, self._slope(layer))
+            h = act.forward(z, self._slopes[layer])
             outputs.append(h)
-            mask = None
-            if train and (masks is not None or p > 0):
-                if masks is not None:
-                    mask = masks[layer]
-                else:
-                    mask = (rng.random(h.shape) >= p).astype(h.dtype) / (1.0 - p)
-                if mask is not None:
-                    h = h * mask
-            used_masks.append(mask)
+            mask = None if masks is None else masks[layer]
+            if mask is not None:
+                h = h * mask
+            used.append(mask)
         inputs.append(h)
-        logits = h @ self.W[-1]
-        logits += self.b[-1]
-        return Cache(inputs, pre, used_masks, logits, outputs)
+        logits = np.matmul(h, self.W[-1])
+        logits += self._b[-1]
+        return Cache(inputs, pre, used, logits, outputs)
 
     def backward(self, cache: Cache, dlogits: Array) -> None:
-        """Fill ``self.grads`` with ∂L/∂θ given ∂L/∂logits (the L2 term included)."""
+        """Fill ``grads`` with every run's ∂L/∂θ given ∂L/∂logits (R, B, k), the L2 term
+        included. Each row's gradient is computed from that row alone."""
         delta = dlogits
         for layer in range(self.arch.n_layers - 1, -1, -1):
-            np.matmul(cache.inputs[layer].T, delta, out=self.gW[layer])
-            np.add.reduce(delta, axis=0, out=self.gb[layer])  # np.sum without its wrapper
+            h = cache.inputs[layer]
+            # hᵀ: (R, nₗ₋₁, B), or (nₗ₋₁, B) for an input shared by all runs (matmul broadcasts)
+            hT = h.T if h.ndim == 2 else h.transpose(0, 2, 1)
+            np.matmul(hT, delta, out=self.gW[layer])
+            np.add.reduce(delta, axis=1, out=self.gb[layer])  # np.sum without its wrapper
             if layer == 0:
                 break
-            up = delta @ self.W[layer].T
+            up = np.matmul(delta, self._WT[layer])
             below = layer - 1
             if cache.masks[below] is not None:
                 up *= cache.masks[below]
             z = cache.pre[below]
-            slope = self._slope(below)
+            slope = self._slopes[below]
             if slope is not None:
-                self.grads[self.layout.slope_index[below]] = prelu_slope_grad(z, up)
+                self.grads[:, self.layout.slope_index[below]] = prelu_slope_grad(z, up)
             act = self.acts[below]
             if act.from_output is not None:
                 delta = up * act.from_output(cache.outputs[below])
@@ -214,33 +222,37 @@ class MLP:
             for gw, w in zip(self.gW, self.W, strict=True):
                 gw += self.arch.l2 * w
 
-    def l2_penalty(self) -> float:
-        if not self.arch.l2:
-            return 0.0
-        return 0.5 * self.arch.l2 * float(sum(np.sum(w * w) for w in self.W))
+    def l2_penalty(self) -> Array:
+        """½λ Σₗ ‖Wₗ‖² of every run: (R,) (zeros without L2)."""
+        out = np.zeros(len(self.params))
+        if self.arch.l2:
+            for w in self.W:
+                out += np.add.reduce((w * w).reshape(len(w), -1), axis=1)
+            out *= 0.5 * self.arch.l2
+        return out
 
     def loss_and_grad(
-        self,
-        X: Array,
-        y: Array,
-        rng: np.random.Generator | None = None,
-        masks: list[Array | None] | None = None,
-    ) -> tuple[float, Cache]:
-        """Training-mode loss (dropout on) and gradient written to ``self.grads``."""
-        cache = self.forward(X, train=True, rng=rng, masks=masks)
-        value, dlogits = losses.loss_and_grad(self.arch.task, cache.logits, y)
+        self, X: Array, y: Array, masks: list[Array | None] | None = None
+    ) -> tuple[Array, Cache]:
+        """Training-mode loss of every run (R,) (data term + L2; dropout when ``masks`` are
+        given) and the gradient written to ``grads``."""
+        cache = self.forward(X, masks)
+        values, dlogits = losses.loss_and_grad(self.arch.task, cache.logits, y)
         self.backward(cache, dlogits)
-        return value + self.l2_penalty(), cache
+        return values + self.l2_penalty(), cache
 
-    def loss(self, X: Array, y: Array, masks: list[Array | None] | None = None) -> float:
-        """Loss at the current parameters; evaluation mode unless ``masks`` are given."""
-        cache = self.forward(X, train=masks is not None, masks=masks)
-        return losses.loss(self.arch.task, cache.logits, y) + self.l2_penalty()
+    def loss(self, X: Array, y: Array, masks: list[Array | None] | None = None) -> Array:
+        """Loss of every run (R,) at the current parameters, L2 term included; evaluation mode
+        unless ``masks`` are given."""
+        z = self.forward(X, masks).logits
+        return losses.batched_loss(self.arch.task, z, y) + self.l2_penalty()
 
-    def evaluate(self, X: Array, y: Array) -> tuple[float, float]:
-        """(data loss without the L2 term, accuracy or R²) in evaluation mode."""
+    def evaluate(self, X: Array, y: Array) -> tuple[Array, Array]:
+        """(data loss without the L2 term, accuracy or R²) of every run, each (R,), in
+        evaluation mode on the targets ``y`` shared by every run."""
         z = self.forward(X).logits
-        return losses.loss(self.arch.task, z, y), losses.score(self.arch.task, z, y)
+        return losses.batched_loss(self.arch.task, z, y), losses.batched_score(self.arch.task, z, y)
 
     def logits(self, X: Array) -> Array:
+        """Evaluation-mode logits (R, B, k)."""
         return self.forward(X).logits

@@ -4,8 +4,8 @@ A **task** is a small picklable description of one lockstep group, or a slice of
 (:func:`plan`): the frozen configuration, its members as ``(run index, seed)`` pairs and, only for
 data that cannot be regenerated from the configuration (an uploaded CSV), the dataset itself.
 :func:`run_task` rebuilds the data, the architecture and the shared starting weights from that
-description and calls :func:`nn_core.training.train_members`, the one training entry point; it
-returns the group's :class:`~nn_core.training.RunRecord` list. The same function runs on every
+description and calls :func:`nn_core.train.train_members`, the one training entry point; it
+returns the group's :class:`~nn_core.train.RunRecord` list. The same function runs on every
 path, so the numbers do not depend on where a task ran:
 
 - **inline** (:class:`InlineExecutor`): in the calling thread, one task at a time;
@@ -57,9 +57,11 @@ from typing import Any
 
 import numpy as np
 
-from . import blas, datasets
+from . import blas
 from .config import ExperimentConfig
-from .training import (
+from .data import make as make_dataset
+from .datasets import Dataset
+from .train import (
     RunRecord,
     batch_size_of,
     build_architecture,
@@ -100,7 +102,7 @@ class Task:
     index: int  # position in the plan; results are keyed by it
     config: ExperimentConfig
     members: tuple[tuple[int, int], ...]  # (index into config.runs, seed), in group order
-    data: datasets.Dataset | None = None  # shipped only when it cannot be regenerated
+    data: Dataset | None = None  # shipped only when it cannot be regenerated
     seconds: float = 0.0  # estimated seconds on one core
     steps: int = 0  # optimizer steps of all members: what progress counts
 
@@ -137,11 +139,11 @@ def together(costs: list[float]) -> float:
 def plan(
     config: ExperimentConfig,
     groups: list[list[tuple[Any, int]]],
-    data: datasets.Dataset,
+    data: Dataset,
     ship_data: bool,
     workers: int = 1,
 ) -> list[Task]:
-    """Tasks for ``groups`` (from :func:`nn_core.training.plan_groups`): each group cut into
+    """Tasks for ``groups`` (from :func:`nn_core.train.plan_groups`): each group cut into
     contiguous slices of about :data:`TASK_SECONDS`, and the longest task cut further while
     there are fewer tasks than ``workers``. Lockstep training of a slice gives exactly the
     numbers of the whole group, so cutting changes only the time."""
@@ -234,7 +236,7 @@ def run_task(task: Task, channel: Channel | None = None) -> list[RunRecord]:
     config = task.config
     data = task.data
     if data is None:
-        data = datasets.make(config.dataset, dtype=np.dtype(config.training.dtype))
+        data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
     arch = build_architecture(config, data)
     theta0 = {seed: initial_params(config, arch, seed) for seed in task.seeds}
     members = [(config.runs[r], seed) for r, seed in task.members]
@@ -244,7 +246,7 @@ def run_task(task: Task, channel: Channel | None = None) -> list[RunRecord]:
 
 
 def _epoch_hook(index: int, channel: Channel) -> Callable[[int, int], bool]:
-    """``on_epoch`` for :func:`~nn_core.training.train_members`: steps are summed and sent at
+    """``on_epoch`` for :func:`~nn_core.train.train_members`: steps are summed and sent at
     most every :data:`REPORT_EVERY` seconds (in-process: every epoch), and the stop flag is read
     as often; True means go on."""
     inline = isinstance(channel, InlineChannel)

@@ -44,8 +44,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import blas, datasets, optimizers
+from . import blas, optimizers
 from .config import ConfigError, ExperimentConfig, RunConfig
+from .data import make as make_dataset
+from .datasets import Dataset
 from .results import write_csv
 
 MAX_SWEEP_RUNS = 20_000  # tune + confirm runs of one sweep (a comparison allows 32)
@@ -324,7 +326,7 @@ class Task:
     batch_size: int | str
     target_loss: float | None
     keep_curves: bool
-    data: datasets.Dataset | None = None
+    data: Dataset | None = None
 
 
 def _quiet_training(config: ExperimentConfig) -> ExperimentConfig:
@@ -340,13 +342,13 @@ def _quiet_training(config: ExperimentConfig) -> ExperimentConfig:
 
 def train_task(task: Task) -> list[dict[str, Any]]:
     """Train one task and return one row per run (with its curve when ``keep_curves``)."""
-    from .training import build_architecture, initial_params, train_members
+    from .train import build_architecture, initial_params, train_members
 
     config = _quiet_training(ExperimentConfig.from_json(task.config_json))
     with blas.limited(1):  # one BLAS thread on every path: thread counts change float sums
         data = task.data
         if data is None:
-            data = datasets.make(config.dataset, dtype=np.dtype(config.training.dtype))
+            data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
         arch = build_architecture(config, data)
         seeds = sorted({r.seed for r in task.runs})
         theta0 = {s: initial_params(config, arch, s) for s in seeds}
@@ -520,7 +522,7 @@ def run_sweep(
     progress: Callable[[SweepProgress], None] | None = None,
     cancel: Callable[[], bool] | None = None,
     store: Store | None = None,
-    data: datasets.Dataset | None = None,
+    data: Dataset | None = None,
 ) -> SweepResults:
     """Tune, select and confirm (module docstring); return tidy tables.
 
@@ -646,9 +648,9 @@ def comparison_batch_size(config: ExperimentConfig) -> int | str:
     return max(sizes, key=sizes.count) if sizes else 32
 
 
-def _n_train(config: ExperimentConfig, data: datasets.Dataset | None) -> int:
+def _n_train(config: ExperimentConfig, data: Dataset | None) -> int:
     if data is None:
-        data = datasets.make(config.dataset, dtype=np.dtype(config.training.dtype))
+        data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
     return len(data.X_train)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from . import losses
 from .activations import ACTIVATIONS
-from .network import Architecture, Layout
+from .network import Architecture, Layout, Network
 
 Array = np.ndarray
 
@@ -38,10 +38,8 @@ CHUNK_VALUES = 4_000_000  # snapshots are processed in chunks of about this many
 def batched_network(arch: Architecture, params: Array):
     """The engine's batched network over the rows of ``params`` (R, P), evaluation only.
 
-    The one place this module names the engine's class, so a move of it is a one-line fix."""
-    from .lockstep import StackedMLP
-
-    return StackedMLP(arch, params)
+    The one place this module names the engine's class."""
+    return Network(arch, params)
 
 
 @dataclass(frozen=True)
@@ -93,10 +91,7 @@ def _deltas(arch: Architecture, params: Array, cache, dlogits: Array) -> list[Ar
 def unit_deltas(arch: Architecture, params: Array, X: Array, y: Array) -> tuple[list[Array], Array]:
     """(δₗ for each dense layer as (R, N, nₗ), the R mean losses) at the rows of ``params``."""
     cache = batched_network(arch, params).forward(X)
-    dlogits = np.empty_like(cache.logits)
-    loss = np.empty(len(params))
-    for r in range(len(params)):
-        loss[r], dlogits[r] = losses.loss_and_grad(arch.task, cache.logits[r], y)
+    loss, dlogits = losses.loss_and_grad(arch.task, cache.logits, y)  # every row at once
     return _deltas(arch, params, cache, dlogits), loss
 
 

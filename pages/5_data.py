@@ -6,7 +6,7 @@ from dashboard import data_source, export, network_view
 from dashboard.figures import data as figs
 from dashboard.page import download, setup
 from dashboard.text import md
-from nn_core import datasets
+from nn_core import data as datasets  # synthetic or bundled
 
 config, results, colors, big = setup("Data")
 

@@ -66,8 +66,8 @@ PRELU_CASES = [c for c in CASES if c["name"] == "prelu"]
 @pytest.mark.parametrize("case", PRELU_CASES, ids=[str(c["a"]) for c in PRELU_CASES])
 def test_prelu_slope_grad_matches_torch_golden(case):
     z = np.asarray(case["z"])
-    ours = prelu_slope_grad(z, mg.activation_upstream(z.size))
-    assert ours == pytest.approx(case["da"], rel=RTOL)
+    ours = prelu_slope_grad(z[None], np.asarray(mg.activation_upstream(z.size))[None])
+    assert ours.shape == (1,) and ours[0] == pytest.approx(case["da"], rel=RTOL)
 
 
 @pytest.mark.parametrize("name", sorted(DATA["gains"]))
@@ -101,7 +101,7 @@ def test_prelu_slope_grad_matches_finite_difference(a):
         return float(np.sum(upstream * ACTIVATIONS["prelu"].forward(z, slope)))
 
     fd = (loss(a + 1e-6) - loss(a - 1e-6)) / 2e-6
-    assert rel_error(prelu_slope_grad(z, upstream), fd) < FD_TOL
+    assert rel_error(prelu_slope_grad(z[None], upstream[None])[0], fd) < FD_TOL
 
 
 # --- numerical facts from REFERENCE.md ------------------------------------------------------
@@ -127,10 +127,10 @@ def test_sigmoid_saturates_cleanly():
 
 
 def test_softplus_in_the_binary_loss_is_stable_at_700():
-    z, y = np.array([[700.0], [-700.0]]), np.array([[0.0], [1.0]])
+    z, y = np.array([[[700.0], [-700.0]]]), np.array([[0.0], [1.0]])  # one network, 2 rows
     with np.errstate(over="raise", invalid="raise", divide="raise"):
         value, grad = losses.loss_and_grad("binary", z, y)
-    assert (value, grad.ravel().tolist()) == (700.0, [0.5, -0.5])
+    assert (value.tolist(), grad.ravel().tolist()) == ([700.0], [0.5, -0.5])
 
 
 def test_gelu_tanh_approximation_error():
@@ -154,7 +154,7 @@ def test_softmax_cross_entropy_of_large_logits_is_exact():
     logits, target = np.array([ce["logits"]]), np.array([ce["target"]])
     ours = (
         losses.loss("multiclass", logits, target),
-        losses.loss_and_grad("multiclass", logits, target)[0],
+        losses.loss_and_grad("multiclass", logits[None], target)[0][0],
     )
     assert (ce["loss"], *ours) == (1000.0, 1000.0, 1000.0)
 

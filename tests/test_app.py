@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import sidebar, state
 from nn_core import PRESETS, ExperimentConfig
 from nn_core.datasets import make
-from nn_core.training import build_architecture, initial_params, train_run
+from nn_core.train import build_architecture, initial_params, train_members
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "pages").glob("*.py"))
@@ -108,8 +108,8 @@ def test_a_cancelled_run_keeps_the_runs_that_finished():
     config = ExperimentConfig.preset("default").with_training(epochs=1)
     data = make(config.dataset)
     arch = build_architecture(config, data)
-    theta0 = initial_params(config, arch, 0)
-    finished = [train_run(config, run, 0, data, arch, theta0) for run in config.runs[:2]]
+    theta0 = {0: initial_params(config, arch, 0)}
+    finished = [train_members(config, [(run, 0)], data, arch, theta0)[0] for run in config.runs[:2]]
     at = app()
     at.session_state[sidebar.PARTIAL_KEY] = (config, finished, None)
     at.run()

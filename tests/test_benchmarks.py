@@ -1,5 +1,7 @@
 """The benchmark suite's own arithmetic and a smoke run (speed itself is never asserted)."""
 
+import time
+
 import numpy as np
 
 from benchmarks import floor, suite
@@ -39,3 +41,31 @@ def test_quick_suite_prints_the_tables_and_every_target(capsys):
     assert any(line.split()[:2] == ["lockstep-digits-b32", "5@32"] for line in out.splitlines())
     for target in ("batch <= 64", "3 seeds", "GEMM-only floor:", "recording overhead <="):
         assert any(line.startswith(target) or target in line for line in out.splitlines())
+
+
+def test_phases_time_the_engines_own_loop():
+    from benchmarks import phases
+    from nn_core.train import Timer
+
+    w = registry(quick=True)["lockstep-b32"]
+    config, data = w.config, w.data()
+    start = time.perf_counter()
+    timer = Timer()
+    wall, steps, _ = phases.timed(config, data, timer)
+    assert steps == 15 * config.training.epochs * 10  # 15 runs, 320 rows at batch 32
+    assert set(timer.seconds) <= set(phases.PHASES) and timer.seconds["update"] > 0
+    assert sum(timer.seconds.values()) <= time.perf_counter() - start  # laps of this run only
+    parts = phases.breakdown(timer.seconds, wall, 0.0, 0.0)
+    assert sum(parts.values()) >= wall * 0.99  # the categories cover the whole run
+
+
+def test_the_sweep_is_one_group_with_one_update_call_per_rule():
+    from nn_core.train import build_architecture, initial_params, plan_groups, start_group
+
+    w = registry(quick=True)["sweep-375"]
+    config, data = w.config, w.data()
+    assert len(config.runs) == 125 and len(config.seeds) == 3
+    [members] = plan_groups(config, len(data.X_train))
+    arch = build_architecture(config, data)
+    theta0 = {s: initial_params(config, arch, s) for s in config.seeds}
+    assert len(start_group(config, members, data, arch, theta0).blocks) == 5

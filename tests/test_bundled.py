@@ -7,7 +7,8 @@ import pytest
 
 from nn_core import ConfigError, ExperimentConfig, run_comparison
 from nn_core.config import DatasetConfig
-from nn_core.datasets import BUNDLED, DATA_DIR, DATASETS, make
+from nn_core.data import make
+from nn_core.datasets import BUNDLED, DATA_DIR, DATASETS
 from nn_core.tabular import DataError, load_bundled
 
 README = (Path(__file__).parent.parent / "data" / "README.md").read_text(encoding="utf-8")

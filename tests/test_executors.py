@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from nn_core import datasets, run_comparison, schedule
+from nn_core import data as datasets  # synthetic or bundled
+from nn_core import run_comparison, schedule
 from nn_core.schedule import LocalPool, SchedulerError
-from nn_core.training import build_architecture, initial_params, plan_groups, train_members
+from nn_core.train import build_architecture, initial_params, plan_groups, train_members
 from tests.conftest import small_config
 
 TABLES = ("curves", "steps", "gradients", "histograms")

@@ -5,7 +5,7 @@ import pytest
 
 from nn_core import run_comparison
 from nn_core.landscape import Plane, batched_loss, compute, pca_plane
-from nn_core.network import MLP, Architecture, init_params
+from nn_core.network import Architecture, Network, init_params
 from tests.conftest import small_config
 
 
@@ -22,7 +22,7 @@ def test_batched_loss_equals_the_network_loss(task, activation):
         "binary": (rng.random((11, 1)) > 0.5).astype(float),
         "multiclass": rng.integers(0, 3, 11),
     }[task]
-    expected = [MLP(arch, t.copy()).evaluate(X, y)[0] for t in thetas]
+    expected = [Network(arch, t[None].copy()).evaluate(X, y)[0][0] for t in thetas]
     np.testing.assert_allclose(batched_loss(arch, thetas, X, y), expected, rtol=1e-12)
 
 

@@ -15,7 +15,7 @@ import json
 import numpy as np
 import pytest
 
-from nn_core.network import MLP, Architecture
+from nn_core.network import Architecture, Network
 from nn_core.optimizers import RULES, resolve
 from tests.golden_files import GOLDEN, make_golden
 
@@ -29,15 +29,16 @@ SPECS = mg.optimizer_case_specs()
 
 
 def nn_core_trajectory(case: dict) -> np.ndarray:
-    """Train the case with nn_core: MLP.loss_and_grad on each stored batch, then the rule."""
+    """Train the case with nn_core: the network's loss_and_grad (one run, R = 1) on each stored
+    batch, then the rule."""
     arch = Architecture(
         tuple(case["arch"]["sizes"]),
         tuple(case["arch"]["activations"]),
         case["arch"]["task"],
         l2=case["arch"]["l2"],
     )
-    params = np.array(case["params0"], dtype=np.float64)
-    net = MLP(arch, params)
+    params = np.array([case["params0"]], dtype=np.float64)
+    net = Network(arch, params, np.zeros_like(params))
     X, y = np.asarray(case["X"]), np.asarray(case["y"])
     rule, hp = RULES[case["rule"]], resolve(case["rule"], case["overrides"])
     state = rule.init(params, hp)
@@ -45,7 +46,7 @@ def nn_core_trajectory(case: dict) -> np.ndarray:
     for idx in case["batches"]:
         net.loss_and_grad(X[idx], y[idx])
         rule.update(params, net.grads, state, hp)
-        out.append(params.copy())
+        out.append(params[0].copy())
     return np.asarray(out)
 
 

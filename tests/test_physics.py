@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nn_core import ExperimentConfig, run_comparison
-from nn_core.network import MLP
+from nn_core.network import Network
 
 
 def first_to_last_hidden_ratio(name: str, seeds: int = 3) -> float:
@@ -42,16 +42,17 @@ def test_zero_init_keeps_every_hidden_unit_identical(activation):
     r = run_comparison(config)
     moved = 0.0
     for (run, _), (_, thetas) in r.snapshots.items():
-        net = MLP(r.arch, thetas[-1].copy())
+        net = Network(r.arch, thetas[-1:].copy())
+        W, b = [w[0] for w in net.W], [v[0] for v in net.b]  # the one run's layers
         # Identical up to floating-point rounding (BLAS may sum columns in different orders; on
         # balanced data the gradients themselves are rounding noise of order 1e-16). A broken
         # symmetry would show differences of the order of the weights, ≥ 1e-3 here.
         tol = 1e-12 * max(1.0, np.abs(thetas[-1]).max())
-        for W, b in zip(net.W[:-1], net.b[:-1], strict=True):
-            assert np.ptp(W, axis=1).max() <= tol, f"{run}: units of a layer differ"
-            assert np.ptp(b) <= tol
-        assert np.ptp(net.W[-1]) <= tol
-        moved = max(moved, np.abs(net.W[0]).max(), np.abs(net.W[-1]).max())
+        for w, bias in zip(W[:-1], b[:-1], strict=True):
+            assert np.ptp(w, axis=1).max() <= tol, f"{run}: units of a layer differ"
+            assert np.ptp(bias) <= tol
+        assert np.ptp(W[-1]) <= tol
+        moved = max(moved, np.abs(W[0]).max(), np.abs(W[-1]).max())
         if activation != "sigmoid":  # relu(0) = tanh(0) = 0: every hidden gradient is 0
             assert all(np.all(W == 0) for W in net.W)
     if activation == "sigmoid":  # σ(0) = 0.5 ≠ 0: the weights move, yet stay symmetric

@@ -10,8 +10,9 @@ import pytest
 from dashboard.figures import pictures
 from dashboard.figures.style import PALETTE
 from nn_core import ExperimentConfig, run_comparison
-from nn_core.datasets import DATA_DIR, make
-from nn_core.network import MLP
+from nn_core.data import make
+from nn_core.datasets import DATA_DIR
+from nn_core.network import Network
 
 
 def _config(dataset: str, epochs: int = 3, **net) -> ExperimentConfig:
@@ -63,7 +64,7 @@ def test_the_decision_regions_on_the_pca_plane_are_the_runs_predictions():
     ga, gb = np.meshgrid(heat.x, heat.y)
     plane = mean + np.column_stack([ga.ravel(), gb.ravel()]) @ comps
     theta = results.snapshots[("Adam", 0)][1][-1].copy()
-    expect = np.argmax(MLP(results.arch, theta).logits(plane), axis=1).reshape(7, 7)
+    expect = np.argmax(Network(results.arch, theta[None]).logits(plane)[0], axis=1).reshape(7, 7)
     np.testing.assert_array_equal(np.asarray(heat.z), expect)
 
 
@@ -84,7 +85,8 @@ def test_digit_predictions_are_the_runs_and_match_its_recorded_accuracy():
     data = results.data
     pred = pictures.predict(results, "Adam", 0, data.X_val)
     theta = results.snapshots[("Adam", 0)][1][-1].copy()
-    np.testing.assert_array_equal(pred, np.argmax(MLP(results.arch, theta).logits(data.X_val), 1))
+    logits = Network(results.arch, theta[None]).logits(data.X_val)[0]
+    np.testing.assert_array_equal(pred, np.argmax(logits, 1))
     recorded = float(results.summary["final_val_accuracy"].iloc[0])
     assert np.mean(pred == data.y_val) == pytest.approx(recorded, abs=1e-12)
     fig = pictures.digits_figure(data, pred[: pictures.MAX_DIGITS])
@@ -108,7 +110,8 @@ def test_regression_fit_is_in_target_units_and_matches_the_recorded_r2(name):
         curve = next(t for t in fig.data if t.mode == "lines")
         xs = (np.asarray(curve.x) - data.mean[0]) / data.std[0]
         theta = results.snapshots[("Adam", 0)][1][-1].copy()
-        z = MLP(results.arch, theta).logits(xs[:, None])[:, 0] * data.y_std + data.y_mean
+        logits = Network(results.arch, theta[None]).logits(xs[:, None])[0, :, 0]
+        z = logits * data.y_std + data.y_mean
         np.testing.assert_allclose(curve.y, z, rtol=1e-10)
     else:
         line = next(t for t in fig.data if t.name.startswith("y = x"))

@@ -124,8 +124,8 @@ def test_batched_losses_and_scores_equal_each_network_alone(task, dtype):
         assert stacked_loss[i] == losses.loss(task, z[i], per_net[i])
         assert shared_loss[i] == losses.loss(task, z[i], shared)
         assert float(scores[i]) == losses.score(task, z[i], shared)
-        # the training step's own loss formula, written separately in loss_and_grad
-        assert stacked_loss[i] == losses.loss_and_grad(task, z[i], per_net[i])[0]
+        # the training step's loss, with its gradient, for this network alone
+        assert stacked_loss[i] == losses.loss_and_grad(task, z[i : i + 1], per_net[i])[0][0]
         # the scores' definitions, computed directly
         if task == "regression":
             res = np.sum((shared - z[i]).astype(float) ** 2)

@@ -12,7 +12,7 @@ import pytest
 from nn_core import ExperimentConfig, run_comparison
 from nn_core.recording import HIST_EDGES
 from nn_core.results import CURVE_COLUMNS, GRADIENT_COLUMNS, HISTOGRAM_COLUMNS
-from nn_core.training import plan_groups
+from nn_core.train import plan_groups
 from tests.conftest import small_config
 
 
@@ -107,16 +107,16 @@ def test_gradient_statistics_match_a_direct_computation():
                                        "lr": 0.1}]}
     )  # fmt: skip
     r = run_comparison(config)
-    from nn_core.network import MLP
+    from nn_core.network import Network
 
-    theta0 = r.snapshots[("GD", 0)][1][0].copy()
-    net = MLP(r.arch, theta0)
+    theta0 = r.snapshots[("GD", 0)][1][:1].copy()  # (1, P): the one run
+    net = Network(r.arch, theta0, np.zeros_like(theta0))
     net.loss_and_grad(r.data.X_train, r.data.y_train)
     g0 = r.gradients[r.gradients.epoch == 0].set_index("layer")
-    for layer, gw in enumerate(net.gW, start=1):
+    for layer, (gw,) in enumerate(net.gW, start=1):
         assert g0.loc[layer, "grad_norm"] == pytest.approx(np.linalg.norm(gw), rel=1e-12)
         assert g0.loc[layer, "grad_max_abs"] == pytest.approx(np.abs(gw).max(), rel=1e-12)
-        w_after = net.W[layer - 1] - 0.1 * gw
+        w_after = net.W[layer - 1][0] - 0.1 * gw
         assert g0.loc[layer, "update_ratio"] == pytest.approx(
             np.linalg.norm(0.1 * gw) / np.linalg.norm(w_after), rel=1e-9
         )

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nn_core.losses import predict_proba
-from nn_core.network import MLP
+from nn_core.network import Network
 
 from .style import apply_style, class_color, min_span, rgba, shade, tidy_log_axis
 
@@ -305,9 +305,9 @@ def boundary_grid(results, run: str, seed: int, n: int = 60):
     lo, hi = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
     xs, ys = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
     gx, gy = np.meshgrid(xs, ys)
-    theta = results.snapshots[(run, seed)][1][-1].copy()
+    theta = results.snapshots[(run, seed)][1][-1:].copy()  # one row: (1, P)
     with np.errstate(all="ignore"):
-        z = MLP(results.arch, theta).logits(np.column_stack([gx.ravel(), gy.ravel()]))
+        z = Network(results.arch, theta).logits(np.column_stack([gx.ravel(), gy.ravel()]))[0]
     p = predict_proba(results.data.task, z)
     p = p if p.ndim == 1 else np.argmax(p, axis=1)
     return xs, ys, p.reshape(n, n).astype(np.float32)  # float32 halves what the browser loads
