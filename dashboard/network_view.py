@@ -44,20 +44,32 @@ def view(results, run: str, seed: int, max_units: int) -> net_figs.NetworkView:
 
 
 def depth_sentence(v: net_figs.NetworkView) -> str:
-    """'The first hidden layer's units get 10^-6.8 times the gradient of the last hidden
-    layer's' (RMS over units, at the last frame), or '' for fewer than two hidden layers."""
-    ratio = net_figs.depth_ratio(v)
-    if ratio is None:
-        return ""
-    if ratio == 0 or not np.isfinite(ratio):
-        return "At the last epoch shown, the first hidden layer receives no gradient at all."
-    exp = np.log10(ratio)
-    word = "fades" if exp < -1 else "glares" if exp > 1 else "stays within a decade"
-    return (
-        f"At epoch {int(v.epochs[-1])} the first hidden layer's units receive "
-        f"**10^{exp:.1f}** times the gradient of the last hidden layer's: the signal {word} "
-        "toward the input."
-    )
+    """'At epoch 0 the first hidden layer's units receive 10^2.9 times the gradient of the last
+    hidden layer's: the signal glares toward the input.' (RMS over units) for the first frame
+    shown, and for the last one too when it tells a different story; '' for fewer than two
+    hidden layers."""
+    frames = [0, len(v.epochs) - 1] if len(v.epochs) > 1 else [0]
+    parts, words = [], []
+    for frame in frames:
+        ratio = net_figs.depth_ratio(v, frame)
+        if ratio is None:
+            return ""
+        epoch = int(v.epochs[frame])
+        if ratio == 0 or not np.isfinite(ratio):
+            word = "gets no gradient"
+            parts.append(f"At epoch {epoch} the first hidden layer receives no gradient at all.")
+        else:
+            exp = np.log10(ratio)
+            word = "fades" if exp < -1 else "glares" if exp > 1 else "stays within a decade"
+            parts.append(
+                f"At epoch {epoch} the first hidden layer's units receive **10^{exp:.1f}** "
+                f"times the gradient of the last hidden layer's: the signal {word} toward the "
+                "input."
+            )
+        words.append(word)
+    if len(parts) == 2 and words[0] == words[1]:
+        parts = parts[1:]
+    return " ".join(parts)
 
 
 def pictures_section(data, results, run: str | None, seed: int, big: bool, key: str) -> None:

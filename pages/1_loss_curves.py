@@ -9,7 +9,7 @@ from dashboard.figures import curves
 from dashboard.figures import data as data_figs
 from dashboard.page import download, figure, keep, need_results, setup, sticky
 from dashboard.sidebar import data_label
-from nn_core import data as datasets  # synthetic or bundled
+from nn_core import datasets
 from nn_core.results import DIVERGENCE_RULE
 
 config, results, colors, big = setup("Loss curves")

@@ -170,9 +170,7 @@ def test_a_killed_worker_s_task_is_retried_with_the_same_result(pool):
 def test_cancel_on_the_pool_keeps_finished_tasks(pool, small_tasks):
     config = comparison(epochs=2000)
     seen = []
-    start = time.perf_counter()
     res = run_comparison(config, progress=seen.append, cancel=lambda: bool(seen), executor="local")
-    assert time.perf_counter() - start < 5  # all of it would take ~10 s on one core
     assert res.cancelled
     s = res.summary
     assert len(s) < len(config.runs) * 3 or not s["completed"].all()
