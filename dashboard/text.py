@@ -26,6 +26,9 @@ import numpy as np
 
 _MD_SPECIAL = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation character
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029]+")
+WORD_JOINER = "\u2060"
+# what GFM's autolink literals start with: a scheme's "://", "www." and the "@" of an e-mail
+_AUTOLINK = re.compile(r"://|www\.|@", re.IGNORECASE)
 # Tags the figure code itself writes in templates and titles; nothing with an attribute.
 _ALLOWED_TAG = re.compile(r"</?(?:b|i|br|sup|sub|extra|em)\s*/?>", re.IGNORECASE)
 _BARE_AMP = re.compile(r"&(?!#\d{1,7};|#x[0-9a-fA-F]{1,6};|[a-zA-Z]{1,10};)")
@@ -33,8 +36,14 @@ _ENTITY = re.compile(r"&(?:#\d{1,7}|#x[0-9a-fA-F]{1,6}|[a-zA-Z]{1,10});")
 
 
 def md(value: Any) -> str:
-    """``value`` as Markdown source that renders as exactly its text (on one line)."""
-    return _MD_SPECIAL.sub(r"\\\1", _NEWLINES.sub(" ", str(value)))
+    """``value`` as Markdown source that renders as exactly its text (on one line).
+
+    Backslash escapes stop Markdown's own syntax, but not GitHub-flavoured autolinks: those are
+    found in the text *after* parsing, so a bare ``http://…``, ``www.…`` or ``name@host`` would
+    still become a live link. An invisible word joiner (U+2060) inside each breaks the match
+    and leaves what the reader sees unchanged."""
+    text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], str(value))
+    return _MD_SPECIAL.sub(r"\\\1", _NEWLINES.sub(" ", text))
 
 
 def plotly(value: Any) -> str:
