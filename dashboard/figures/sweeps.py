@@ -15,10 +15,13 @@ DIVERGED = "#D62728"  # the ✕ of a diverged setting, the same on every chart
 
 
 def _y_cap(settings: pd.DataFrame) -> float:
-    finite = settings["median"].replace([np.inf, -np.inf], np.nan).dropna()
-    if finite.empty:
+    """The top of the chart: above every finite median and band edge, where the diverged ✕
+    sit."""
+    values = pd.concat([settings["median"], settings["high"]]).to_numpy(float)
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
         return 1.0
-    return float(finite.max() * 1.15 + 1e-12)
+    return float(finite.max() * 1.1 + 1e-12)
 
 
 def sensitivity(

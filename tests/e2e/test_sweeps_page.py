@@ -1,0 +1,44 @@
+"""The Sweeps page in a real browser: the talk demo trains in the background while the page
+stays usable, then draws the sensitivity chart, the best-vs-best curves, the tuned-vs-default
+intervals and the heat map; the time from click to the finished charts is printed, and
+screenshots at 1600×1000 and 1280×720 go to artifacts/screenshots/sweeps-*.png."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .conftest import ARTIFACTS, TIMINGS
+from .test_browser import TIMEOUT, go_to, main_text, open_app
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"1600x1000": (1600, 1000), "1280x720": (1280, 720)}
+PLOTS = '[data-testid="stMain"] [data-testid="stPlotlyChart"]'
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_talk_demo_sweep_draws_every_chart(context_factory, server, size):
+    width, height = SIZES[size]
+    context = context_factory(width, height)
+    page = context.new_page()
+    open_app(page, server)
+    go_to(page, "Sweeps")
+    start = time.perf_counter()
+    page.get_by_role("button", name="Talk demo").click()
+    page.get_by_text("Learning-rate sensitivity").first.wait_for(timeout=TIMEOUT)
+    page.get_by_role("button", name="Use these learning rates in the comparison").wait_for(
+        timeout=TIMEOUT
+    )
+    TIMINGS[f"sweep_talk_demo_click_to_results_{size}_s"] = time.perf_counter() - start
+    text = main_text(page)
+    assert "Traceback" not in text
+    assert not page.locator('[data-testid="stException"]').count()
+    assert page.locator(PLOTS).count() >= 4
+    folder = ARTIFACTS / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(folder / f"sweeps-{size}.png"))
+    charts = page.locator(PLOTS)
+    for i in range(charts.count()):
+        charts.nth(i).screenshot(path=str(folder / f"sweeps-{size}-chart{i + 1}.png"))
