@@ -39,7 +39,7 @@ def md(value: Any) -> str:
     """``value`` as Markdown source that renders as exactly its text (on one line).
 
     Backslash escapes stop Markdown's own syntax, but not GitHub-flavoured autolinks: those are
-    found in the text *after* parsing, so a bare ``http://…``, ``www.…`` or ``name@host`` would
+    found in the text *after* parsing, so a bare web address (scheme, "www.") or ``name@host`` would
     still become a live link. An invisible word joiner (U+2060) inside each breaks the match
     and leaves what the reader sees unchanged."""
     text = _AUTOLINK.sub(lambda m: m.group(0)[:-1] + WORD_JOINER + m.group(0)[-1], str(value))

@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 from nn_core.losses import predict_proba
 from nn_core.network import Network
 
-from .style import apply_style, class_color, min_span, rgba, shade, tidy_log_axis
+from .style import apply_style, band, class_color, min_span, rgba, shade, tidy_log_axis
 
 # What the loss curves can be drawn against. "step" counts optimizer updates, so GD (one update
 # an epoch) and batch-1 SGD (one per sample) separate; samples seen would draw them alike.
@@ -109,18 +109,7 @@ def loss_curves(
             colour = colors[run]
             shown += list(d["low"]) + list(d["high"])
             if d["seeds"].max() > 1:
-                fig.add_trace(
-                    go.Scatter(
-                        x=np.concatenate([d["x"], d["x"][::-1]]),
-                        y=np.concatenate([d["high"], d["low"][::-1]]),
-                        fill="toself",
-                        fillcolor=_rgba(colour, 0.15),
-                        line={"width": 0},
-                        hoverinfo="skip",
-                        showlegend=False,
-                        legendgroup=run,
-                    )
-                )
+                fig.add_trace(band(d["x"], d["low"], d["high"], colour, run))
             fig.add_trace(
                 go.Scatter(
                     x=d["x"],

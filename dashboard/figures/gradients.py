@@ -11,7 +11,7 @@ from plotly.colors import sample_colorscale
 
 from nn_core.recording import HIST_LOW
 
-from .style import apply_style, tidy_log_axis
+from .style import apply_style, play_buttons, tidy_log_axis
 
 MAX_FRAMES = 120
 ZERO_BIN_LEFT = HIST_LOW  # the first recorded bin: exact zeros and anything below it
@@ -125,41 +125,11 @@ def histogram_animation(
             "ticktext": ["0", *[str(t) for t in ticks]],
         },
         yaxis={"range": [0, y_max * 1.05]},
-        updatemenus=[_play_buttons()],
+        updatemenus=[play_buttons(-0.18, 150)],
         sliders=[_slider(epochs)],
     )
     fig.add_vline(x=zero_x + ZERO_GAP / 2 + 0.25, line={"color": "#bbbbbb", "dash": "dot"})
     return apply_style(fig, big, height=480)
-
-
-def _play_buttons() -> dict:
-    return {
-        "type": "buttons",
-        "direction": "left",
-        "x": 0.0,
-        "y": -0.18,
-        "xanchor": "left",
-        "showactive": False,
-        "buttons": [
-            {
-                "label": "▶ Play",
-                "method": "animate",
-                "args": [
-                    None,
-                    {
-                        "frame": {"duration": 150, "redraw": True},
-                        "fromcurrent": True,
-                        "transition": {"duration": 0},
-                    },
-                ],
-            },
-            {
-                "label": "❚❚ Pause",
-                "method": "animate",
-                "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}],
-            },
-        ],
-    }
 
 
 def _slider(epochs) -> dict:

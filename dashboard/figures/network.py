@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 from nn_core import unitgrads
 from nn_core.losses import predict_proba
 
-from .style import apply_style
+from .style import apply_style, play_buttons
 
 MAX_UNITS = 16  # units drawn per layer; a wider layer shows MAX_UNITS − 1 and "+N more"
 MAX_FRAMES = 20  # animation frames (evenly spaced snapshot epochs, first and last included)
@@ -387,7 +387,7 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
             "range": [-(n_slots + 1) / 2 - 0.5, (n_slots + 1) / 2 + 0.9],
             "visible": False,
         },
-        updatemenus=[_play_buttons()],
+        updatemenus=[play_buttons(-0.02, 350, "top")],
         sliders=[_slider(view.epochs, last)],
         hovermode="closest",
     )
@@ -397,37 +397,6 @@ def network_figure(view: NetworkView, big: bool = False, height: int | None = No
     if big:
         fig.update_layout(font={"size": 20})
     return fig
-
-
-def _play_buttons() -> dict:
-    return {
-        "type": "buttons",
-        "direction": "left",
-        "x": 0.0,
-        "y": -0.02,
-        "xanchor": "left",
-        "yanchor": "top",
-        "showactive": False,
-        "buttons": [
-            {
-                "label": "▶ Play",
-                "method": "animate",
-                "args": [
-                    None,
-                    {
-                        "frame": {"duration": 350, "redraw": True},
-                        "fromcurrent": True,
-                        "transition": {"duration": 0},
-                    },
-                ],
-            },
-            {
-                "label": "❚❚ Pause",
-                "method": "animate",
-                "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}],
-            },
-        ],
-    }
 
 
 def _slider(epochs: np.ndarray, active: int) -> dict:

@@ -176,3 +176,54 @@ def min_span(values: Iterable[float], span: float, low: float | None = None) -> 
     if low is not None and a < low:
         a, b = low, low + span
     return [a, b]
+
+
+def play_buttons(y: float, frame_ms: int, yanchor: str | None = None) -> dict:
+    """Plotly's ▶ Play / ❚❚ Pause buttons for an animation, at ``y`` below the plot, showing
+    each frame for ``frame_ms`` milliseconds (glyphs every font has)."""
+    menu = {
+        "type": "buttons",
+        "direction": "left",
+        "x": 0.0,
+        "y": y,
+        "xanchor": "left",
+        "showactive": False,
+        "buttons": [
+            {
+                "label": "▶ Play",
+                "method": "animate",
+                "args": [
+                    None,
+                    {
+                        "frame": {"duration": frame_ms, "redraw": True},
+                        "fromcurrent": True,
+                        "transition": {"duration": 0},
+                    },
+                ],
+            },
+            {
+                "label": "❚❚ Pause",
+                "method": "animate",
+                "args": [[None], {"frame": {"duration": 0, "redraw": False}, "mode": "immediate"}],
+            },
+        ],
+    }
+    if yanchor is not None:
+        menu["yanchor"] = yanchor
+    return menu
+
+
+def band(x, low, high, colour: str, legendgroup: str | None = None, alpha: float = 0.15):
+    """A filled band between ``low`` and ``high`` over ``x`` (a spread over seeds), no legend."""
+    import numpy as np
+
+    return go.Scatter(
+        x=np.concatenate([np.asarray(x), np.asarray(x)[::-1]]),
+        y=np.concatenate([np.asarray(high), np.asarray(low)[::-1]]),
+        fill="toself",
+        fillcolor=rgba(colour, alpha),
+        line={"width": 0},
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=legendgroup,
+    )

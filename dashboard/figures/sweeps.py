@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from .style import apply_style
+from .style import apply_style, band
 
 DIVERGED = "#D62728"  # the ✕ of a diverged setting, the same on every chart
 
@@ -41,19 +41,7 @@ def sensitivity(
         ok = np.isfinite(d["median"].to_numpy(float))
         lo = d["low"].where(np.isfinite(d["low"]), cap)
         hi = d["high"].where(np.isfinite(d["high"]), cap)
-        fig.add_trace(
-            go.Scatter(
-                x=list(d.lr) + list(d.lr[::-1]),
-                y=list(lo) + list(hi[::-1]),
-                fill="toself",
-                fillcolor=color,
-                opacity=0.15,
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-                legendgroup=rule,
-            )
-        )
+        fig.add_trace(band(d.lr, lo, hi, color, rule))
         fig.add_trace(
             go.Scatter(
                 x=d.lr[ok],
@@ -138,18 +126,8 @@ def best_curves(
         med, lo, hi = g.median(), g.min(), g.max()
         color = colors.get(rule, "#555555")
         lr = d.lr.iloc[0]
-        fig.add_trace(
-            go.Scatter(
-                x=list(lo.index) + list(hi.index[::-1]),
-                y=list(lo.clip(upper=10 * med.max())) + list(hi.clip(upper=10 * med.max())[::-1]),
-                fill="toself",
-                fillcolor=color,
-                opacity=0.15,
-                line={"width": 0},
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
+        top = 10 * med.max()  # a diverged seed would squash the chart
+        fig.add_trace(band(lo.index, lo.clip(upper=top), hi.clip(upper=top), color, rule))
         fig.add_trace(
             go.Scatter(
                 x=med.index, y=med, name=f"{rule} (lr {lr:.3g})", line={"color": color},
