@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 
 from nn_core import ExperimentConfig
+from nn_core.datasets import Dataset
 from nn_core.sweep import Store, SweepConfig, SweepProgress, SweepResults, run_sweep
 
 JOB_KEY = "lab_sweep_job"
@@ -22,6 +23,7 @@ JOB_KEY = "lab_sweep_job"
 class SweepJob:
     config: ExperimentConfig
     sweep: SweepConfig
+    data: Dataset | None = None  # an uploaded file's data; None = the configured dataset
     store: Store = field(default_factory=Store)
     progress: SweepProgress | None = None
     results: SweepResults | None = None
@@ -43,6 +45,7 @@ class SweepJob:
                 progress=self._on_progress,
                 cancel=self._cancel.is_set,
                 store=self.store,
+                data=self.data,
             )
         except Exception as exc:  # shown on the page; the session goes on
             self.error = f"{type(exc).__name__}: {exc}"

@@ -8,12 +8,13 @@ import zipfile
 import pandas as pd
 import streamlit as st
 
-from dashboard import export, sidebar
+from dashboard import data_source, export, sidebar
 from dashboard.figures import sweeps as figs
 from dashboard.figures.style import rule_color
 from dashboard.page import download, setup
 from dashboard.sweep_job import JOB_KEY, SweepJob
-from nn_core import ConfigError, ExperimentConfig
+from dashboard.text import md
+from nn_core import ConfigError, ExperimentConfig, tabular
 from nn_core.optimizers import RULES
 from nn_core.sweep import SWEEP_PRESETS, SweepConfig, best_setting, summarise_settings
 
@@ -26,7 +27,8 @@ st.caption(
     "every rule on one grid of learning rates with a few seeds, picks each rule's best rate by "
     "the **median** final validation loss (a run that ends NaN or above its start counts as "
     "worst), then reruns the best and the default rate on fresh seeds and reports medians with "
-    "95 % bootstrap intervals. It uses the network, data and epochs set in the sidebar."
+    "95 % bootstrap intervals. It uses the network, data (an uploaded file too) and epochs set "
+    "in the sidebar; the talk demo uses its own."
 )
 
 job: SweepJob | None = st.session_state.get(JOB_KEY)
@@ -65,6 +67,20 @@ if st.button(f"Talk demo: {talk.title}", help=talk.explanation, disabled=bool(jo
     st.session_state["lab_sweep_note"] = talk.explanation
     st.rerun()
 
+
+def uploaded_data():
+    """The session's uploaded file as data (a sweep trains on it, as the comparison does), or
+    None for the configured dataset; stops the page with the loader's message if it fails."""
+    if data_source.source_of(config) != "upload":
+        return None
+    try:
+        data, _ = data_source.load(st.session_state[data_source.UPLOAD_KEY], config)
+    except tabular.DataError as exc:
+        st.error(f"Cannot sweep on the uploaded file: {md(exc.message)}")
+        st.stop()
+    return data
+
+
 if start:
     settings = {"rules": rules, "span": tuple(span), "points": int(points), "seeds": int(seeds),
                 "confirm": int(confirm), "epochs": int(epochs)}  # fmt: skip
@@ -84,7 +100,7 @@ if start:
     except ConfigError as exc:
         st.error(f"Cannot start this sweep: {exc}")
     else:
-        st.session_state[JOB_KEY] = SweepJob(base, sweep).start()
+        st.session_state[JOB_KEY] = SweepJob(base, sweep, uploaded_data()).start()
         st.session_state.pop("lab_sweep_note", None)
         st.rerun()
 

@@ -52,3 +52,26 @@ def test_cancel_keeps_what_finished():
     at.run()
     assert not at.exception
     assert any("Cancelled" in w.value for w in at.warning)
+
+
+def test_a_sweep_trains_on_the_uploaded_file_not_the_configured_dataset():
+    from test_app import app, upload
+
+    from dashboard import data_source
+
+    at = upload(app(), "bom_crlf_semicolon.csv")
+    assert not at.exception and not at.sidebar.error
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    at.switch_page("pages/8_sweeps.py").run()
+    at.multiselect[0].set_value(["sgd"])
+    at.number_input[0].set_value(3)  # points
+    at.number_input[1].set_value(1)  # seeds
+    at.number_input[2].set_value(1)  # fresh seeds
+    next(b for b in at.button if b.label == "Run sweep").click().run()
+    assert not at.exception
+    job = at.session_state[JOB_KEY]
+    job.wait(120)
+    assert job.results is not None and not job.error
+    uploaded, _ = data_source.load(at.session_state[data_source.UPLOAD_KEY], job.config)
+    assert job.data is not None and len(job.data.X_train) == len(uploaded.X_train)
+    assert job.data.n_features == uploaded.n_features
