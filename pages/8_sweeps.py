@@ -114,7 +114,8 @@ def partial_settings(job: SweepJob) -> pd.DataFrame:
     return summarise_settings(pd.DataFrame(rows)) if rows else pd.DataFrame()
 
 
-@st.fragment(run_every=0.5)
+# polled twice a second only while a sweep trains (an idle page sends nothing)
+@st.fragment(run_every=0.5 if job is not None and job.running else None)
 def live() -> None:
     job = st.session_state.get(JOB_KEY)
     if job is None or not job.running:

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from .conftest import ARTIFACTS, TIMINGS
-from .test_browser import TIMEOUT, go_to, main_text, open_app
+from .test_browser import TIMEOUT, go_to, main_text, open_app, settle
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +32,9 @@ def test_the_talk_demo_sweep_draws_every_chart(context_factory, server, size):
         timeout=TIMEOUT
     )
     TIMINGS[f"sweep_talk_demo_click_to_results_{size}_s"] = time.perf_counter() - start
+    # the live part (progress, Cancel, the growing chart) is gone once the finished page is up
+    page.get_by_role("button", name="Cancel sweep").wait_for(state="detached", timeout=TIMEOUT)
+    settle(page)
     text = main_text(page)
     assert "Traceback" not in text
     assert not page.locator('[data-testid="stException"]').count()
