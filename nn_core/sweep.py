@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from . import blas, optimizers
-from .config import ConfigError, ExperimentConfig, RunConfig
+from .config import ConfigError, ExperimentConfig, RunConfig, _float
 from .data import make as make_dataset
 from .datasets import Dataset
 from .results import write_csv
@@ -136,8 +136,8 @@ class SweepConfig:
                 )
         if len(set(rules)) != len(rules):
             raise ConfigError(f"{path}.rules", "lists a rule twice")
-        lr_min = _number(doc.get("lr_min", out.lr_min), f"{path}.lr_min", 1e-12, 100.0)
-        lr_max = _number(doc.get("lr_max", out.lr_max), f"{path}.lr_max", 1e-12, 100.0)
+        lr_min = _float(doc.get("lr_min", out.lr_min), f"{path}.lr_min", 1e-12, 100.0)
+        lr_max = _float(doc.get("lr_max", out.lr_max), f"{path}.lr_max", 1e-12, 100.0)
         points = _integer(
             doc.get("lr_points", out.lr_points), f"{path}.lr_points", 1, MAX_GRID_POINTS
         )
@@ -173,7 +173,7 @@ class SweepConfig:
             raise ConfigError(f"{path}.select_on", f"must be one of {', '.join(SELECT_ON)}")
         target = doc.get("target_loss")
         if target is not None:
-            target = _number(target, f"{path}.target_loss", 0.0, 1e12)
+            target = _float(target, f"{path}.target_loss", 0.0, 1e12)
         bs = doc.get("batch_size")
         if bs is not None and bs != "full":
             bs = _integer(bs, f"{path}.batch_size", 1, 200_000)
@@ -199,14 +199,6 @@ class SweepConfig:
                 "(fewer rules, grid points, axis values or seeds)",
             )
         return sweep
-
-
-def _number(value: Any, path: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ConfigError(path, f"must be a number, got {value!r}")
-    if not low <= value <= high:
-        raise ConfigError(path, f"must be between {low:g} and {high:g}, got {value!r}")
-    return float(value)
 
 
 def _integer(value: Any, path: str, low: int, high: int) -> int:

@@ -16,7 +16,7 @@ SIZES = {"1600x1000": (1600, 1000), "1280x720": (1280, 720)}
 PLOTS = '[data-testid="stMain"] [data-testid="stPlotlyChart"]'
 
 
-def _shoot(page, name: str) -> None:
+def shoot_charts(page, name: str) -> None:
     """The viewport, then every chart on its own (Streamlit scrolls inside its main block, so a
     full-page screenshot would show the viewport only)."""
     folder = ARTIFACTS / "screenshots"
@@ -53,7 +53,7 @@ def test_network_page_after_the_default_preset(browser, server, size):
         _check(page)
         go_to(page, "Data")
         TIMINGS[f"network_page_switch_cached_{size}_s"] = go_to(page, "Network")
-        _shoot(page, f"network-default-{size}")
+        shoot_charts(page, f"network-default-{size}")
         # the animation plays without errors
         page.locator(".updatemenu-button").first.click()
         page.wait_for_timeout(1200)
@@ -72,7 +72,7 @@ def test_network_page_shows_vanishing_gradients(browser, server):
         _check(page)
         assert "fades" in main_text(page)
         settle(page)
-        _shoot(page, "network-vanishing-sigmoid-1600x1000")
+        shoot_charts(page, "network-vanishing-sigmoid-1600x1000")
     finally:
         context.close()
 
@@ -96,6 +96,6 @@ def test_network_page_pictures_of_the_digits(browser, server):
         run_comparison(page)
         TIMINGS["network_page_first_visit_digits_s"] = go_to(page, "Network")
         _check(page, charts=3)  # diagram, PCA, digit images
-        _shoot(page, "network-digits-1600x1000")
+        shoot_charts(page, "network-digits-1600x1000")
     finally:
         context.close()

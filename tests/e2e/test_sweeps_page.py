@@ -9,13 +9,13 @@ import time
 
 import pytest
 
-from .conftest import ARTIFACTS, TIMINGS
+from .conftest import TIMINGS
 from .test_browser import TIMEOUT, go_to, main_text, open_app, settle
+from .test_network_page import PLOTS, shoot_charts
 
 pytestmark = pytest.mark.browser
 
 SIZES = {"1600x1000": (1600, 1000), "1280x720": (1280, 720)}
-PLOTS = '[data-testid="stMain"] [data-testid="stPlotlyChart"]'
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -39,9 +39,4 @@ def test_the_talk_demo_sweep_draws_every_chart(context_factory, server, size):
     assert "Traceback" not in text
     assert not page.locator('[data-testid="stException"]').count()
     assert page.locator(PLOTS).count() >= 4
-    folder = ARTIFACTS / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"sweeps-{size}.png"))
-    charts = page.locator(PLOTS)
-    for i in range(charts.count()):
-        charts.nth(i).screenshot(path=str(folder / f"sweeps-{size}-chart{i + 1}.png"))
+    shoot_charts(page, f"sweeps-{size}")
