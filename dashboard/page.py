@@ -9,7 +9,7 @@ import streamlit as st
 
 from nn_core import PRESETS, ExperimentConfig, Results
 
-from . import sidebar, state
+from . import live_view, sidebar, state
 from .figures import run_colors
 
 # Presentation mode: large type in the main area only (the sidebar's navigation and controls
@@ -62,6 +62,7 @@ def setup(
             st.warning(notice)
         if title not in INDEPENDENT_PAGES:
             _explain(config, big)
+        live_view.note(title)
         if results is not None and results.config != config:
             st.info(
                 "The settings changed since these results were computed: press "

@@ -26,7 +26,8 @@ from nn_core.optimizers import RULES
 from nn_core.results import Results
 from nn_core.train import build_architecture
 
-from . import compute, data_source, runner, state
+from . import compute, data_source, live_view, runner, state
+from .live_job import PACES
 from .text import md
 
 W = "w_"  # prefix of every sidebar widget key (cleared when a new configuration is loaded)
@@ -291,6 +292,8 @@ ORIGIN_KEY = "lab_origin"  # the preset the settings were loaded from (even once
 RUNS_TABLE_KEY = "lab_runs_table"  # the runs table as last edited (valid or not)
 RUN_ROWS_KEY = "lab_run_rows"  # table row of each configured run, for "run 2" in messages
 SETUP_PAGE = "pages/0_setup.py"
+LIVE_KEY = "lab_live"
+PACE_KEY = "lab_live_pace"
 SECTIONS = {"data": "Data", "network": "Network", "training": "Training", "runs": "Runs"}
 
 
@@ -816,6 +819,28 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
             problems.append(describe_error(error))
         reason = "" if valid else "; ".join(problems)
         with run_area:
+            live = keep(
+                LIVE_KEY,
+                st.toggle(
+                    "Watch it train (live)",
+                    key=sticky(LIVE_KEY, False),
+                    help="Train here in the background and draw the loss curves, boundaries "
+                    "and gradient heat map as epochs finish, with Pause, Step and Cancel. "
+                    "The numbers are the same as a run without it.",
+                ),
+            )
+            if live:
+                keep(
+                    PACE_KEY,
+                    st.select_slider(
+                        "Pace",
+                        list(PACES),
+                        key=sticky(PACE_KEY, 30),
+                        format_func=PACES.get,
+                        help="Slow motion for a talk: at most this many epochs a second. "
+                        "The recorded seconds count only training.",
+                    ),
+                )
             clicked = st.button(
                 "Run comparison",
                 type="primary",
@@ -832,8 +857,12 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
     if st.session_state.pop(AUTORUN_KEY, False) and valid:
         clicked = True
     if clicked:
-        _run(config)
+        if st.session_state.get(LIVE_KEY):
+            _start_live(config)
+        else:
+            _run(config)
     _recover_partial()
+    live_view.keep_finished()
     return config, st.session_state.get(state.RESULTS_KEY)
 
 
@@ -858,22 +887,54 @@ def _import_export(config: ExperimentConfig) -> None:
                     st.rerun()
 
 
+def _training_data(config: ExperimentConfig):
+    """(data, its fingerprint, its report) for an uploaded file, (None, "", None) for the
+    configured dataset; None (after saying why) when the file cannot be trained on."""
+    if data_source.source_of(config) != "upload":
+        return None, "", None
+    upload = st.session_state[data_source.UPLOAD_KEY]
+    try:
+        data, report = data_source.load(upload, config)
+    except tabular.DataError as exc:
+        st.error(f"Not trained: {md(exc.message)}")
+        return None
+    _, refusal, _ = state.within_budget(config, budget.shape_of(config, data))
+    if refusal is not None:  # the file's exact shape, now that it is loaded
+        st.error(f"Not trained: {md(refusal)}")
+        return None
+    report = report.to_dict()
+    report["file"] = upload.name
+    return data, data_source.fingerprint(upload, config), report
+
+
+def _results_name(data) -> str | None:
+    """What the session's history calls a comparison trained now."""
+    if data is not None:
+        return f"upload: {st.session_state[data_source.UPLOAD_KEY].name}"
+    name = st.session_state.get(state.PRESET_KEY)
+    if name is None and origin() is not None:
+        name = f"{origin()} (modified)"  # not the preset's title: it is not the preset
+    return name
+
+
+def _start_live(config: ExperimentConfig) -> None:
+    """Train live in this session's background thread (see dashboard.live_view)."""
+    prepared = _training_data(config)
+    if prepared is None:
+        return
+    data, fingerprint, report = prepared
+    config = budget.plan(config, budget.shape_of(config, data)).config  # as runner.run does
+    pace = float(st.session_state.get(PACE_KEY) or 0)
+    live_view.start(config, data, fingerprint, report, _results_name(data), pace)
+
+
 def _run(config: ExperimentConfig) -> None:
     """Train with a progress bar; a click anywhere (e.g. Cancel) interrupts and keeps what
     finished (recovered by :func:`_recover_partial` on the next run of the script)."""
-    data, fingerprint, report = None, "", None
-    if data_source.source_of(config) == "upload":
-        upload = st.session_state[data_source.UPLOAD_KEY]
-        try:
-            data, report = data_source.load(upload, config)
-        except tabular.DataError as exc:
-            st.error(f"Not trained: {md(exc.message)}")
-            return
-        _, refusal, _ = state.within_budget(config, budget.shape_of(config, data))
-        if refusal is not None:  # the file's exact shape, now that it is loaded
-            st.error(f"Not trained: {md(refusal)}")
-            return
-        fingerprint = data_source.fingerprint(upload, config)
+    prepared = _training_data(config)
+    if prepared is None:
+        return
+    data, fingerprint, report = prepared
     where = compute.executor()
     if where is None:
         return
@@ -901,16 +962,8 @@ def _run(config: ExperimentConfig) -> None:
     )
     st.session_state.pop(PARTIAL_KEY, None)
     if report is not None:
-        results.data_report = report.to_dict()
-    if report is not None:
-        upload = st.session_state.get(data_source.UPLOAD_KEY)
-        results.data_report["file"] = upload.name if upload is not None else data.name
-    name = st.session_state.get(state.PRESET_KEY)
-    if data is not None:
-        name = f"upload: {results.data_report.get('file', data.name)}"
-    elif name is None and origin() is not None:
-        name = f"{origin()} (modified)"  # not the preset's title: it is not the preset
-    state.remember(st.session_state, results, name)
+        results.data_report = report
+    state.remember(st.session_state, results, _results_name(data))
     area.empty()
 
 

@@ -15,6 +15,7 @@ import functools
 import importlib.util
 import os
 import re
+import threading
 
 _PREFIXES = ("scipy_openblas", "openblas")
 _SUFFIXES = ("64_", "")
@@ -79,15 +80,29 @@ def set_threads(n: int) -> bool:
     return True
 
 
+# BLAS's thread count belongs to the whole process, so blocks that overlap in time (threads of
+# one dashboard server: two sessions training live) share one limit: the first to enter saves
+# the count, the last to leave restores it; until then every block keeps the limit.
+_LIMIT_LOCK = threading.Lock()
+_LIMIT = {"holders": 0, "before": 0}
+
+
 @contextlib.contextmanager
 def limited(n: int | None):
-    """Run the block with NumPy's BLAS on ``n`` threads (None: leave the default)."""
+    """Run the block with NumPy's BLAS on ``n`` threads (None: leave the default). Blocks that
+    overlap in several threads all ask for the same ``n`` (1, for reproducible numbers)."""
     if n is None or not can_limit():
         yield
         return
-    before, _ = threads()
-    set_threads(n)
+    with _LIMIT_LOCK:
+        if _LIMIT["holders"] == 0:
+            _LIMIT["before"] = threads()[0]
+            set_threads(n)
+        _LIMIT["holders"] += 1
     try:
         yield
     finally:
-        set_threads(before)
+        with _LIMIT_LOCK:
+            _LIMIT["holders"] -= 1
+            if _LIMIT["holders"] == 0:
+                set_threads(_LIMIT["before"])

@@ -8,12 +8,16 @@ that differ in learning rate or weight decay hold them as per-row (R, 1) arrays.
 
 Read top to bottom, :func:`train_group` is::
 
-    record the starting point (epoch 0)
-    for each epoch:
+    record the starting point (epoch 0)                                      begin
+    for each epoch:                                                          train_epoch
         set this epoch's learning rates (per-run schedules), shuffle (per seed)
         for each mini-batch:  step = forward, loss, backward, clip, update, record the step
         record the epoch (losses, scores, snapshots), stop the runs that diverged
         report progress (also within an epoch, every ``check_seconds``): stop if told to
+    the records                                                              finish
+
+A live comparison (:mod:`nn_core.live`) calls the same three functions, one epoch of each
+group in turn, so that every run moves forward together while someone watches.
 
 Every per-run quantity is computed from that run's row alone (stacked matmuls call the same
 kernel per matrix, reductions run along each row), so a run trained in a group is bit-identical
@@ -232,6 +236,8 @@ class Group:
     step: int = 0
     reported: int = 0  # the step at which on_epoch was last called
     last_report: float = 0.0
+    stopped: bool = False  # told to stop before its last epoch
+    paused_at: float | None = None  # its clock is stopped (see pause_clock)
 
     @property
     def active(self) -> bool:
@@ -245,8 +251,10 @@ class Group:
             m.record.diverged, m.record.diverged_step = True, self.step
 
     def elapsed(self) -> float:
-        """Seconds since the start, shared equally by the runs of the group."""
-        return (time.perf_counter() - self.start) / len(self.members)
+        """Seconds since the start (less any time its clock was paused), shared equally by the
+        runs of the group."""
+        now = time.perf_counter() if self.paused_at is None else self.paused_at
+        return (now - self.start) / len(self.members)
 
 
 def start_group(
@@ -341,49 +349,72 @@ def train_group(
     keep their finished epochs and are marked incomplete). ``timer`` (:class:`Timer`) receives
     the time of each phase of the loop; without it the loop pays nothing for it.
     """
-    tr = config.training
     g = start_group(config, members, data, arch, theta0)
     lap = timer.lap if timer is not None else _no_lap
+    begin(g, lap)
+    for epoch in range(1, config.training.epochs + 1):
+        if not train_epoch(g, epoch, on_epoch, check_seconds, lap):
+            break
+    return finish(g)
+
+
+def begin(g: Group, lap=None) -> None:
+    """Record the starting point (epoch 0) of every run."""
+    lap = lap or _no_lap
     g.last_report = time.perf_counter()
-    stopped = False
     with np.errstate(all="ignore"):
         record_epoch(g, 0)
         take_snapshots(g, 0)
-        lap("recording")
-        batch, dropout, last_k = g.batch, arch.dropout > 0, g.n_steps - 1
-        for epoch in range(1, tr.epochs + 1):
-            set_learning_rates(g, epoch)
-            Xe, ye = shuffled(g)
-            histogram_k = last_k if epoch % tr.histogram_every == 0 else -1
-            step_losses = epoch <= tr.step_epochs
+    lap("recording")
+
+
+def train_epoch(
+    g: Group, epoch: int, on_epoch: OnEpoch | None = None, check_seconds=CHECK_SECONDS, lap=None
+) -> bool:
+    """Train every active run of ``g`` through ``epoch`` and record it; False when the group is
+    done: every run stopped (diverged), or ``on_epoch`` said stop (then ``g.stopped``)."""
+    lap = lap or _no_lap
+    tr = g.config.training
+    with np.errstate(all="ignore"):
+        set_learning_rates(g, epoch)
+        Xe, ye = shuffled(g)
+        batch, dropout, last_k = g.batch, g.arch.dropout > 0, g.n_steps - 1
+        histogram_k = last_k if epoch % tr.histogram_every == 0 else -1
+        step_losses = epoch <= tr.step_epochs
+        lap("batches")
+        for k in range(g.n_steps):
+            lo = k * batch
+            xb, yb = Xe[..., lo : lo + batch, :], ye[:, lo : lo + batch]
+            masks = dropout_masks(g, xb.shape[-2]) if dropout else None
             lap("batches")
-            for k in range(g.n_steps):
-                lo = k * batch
-                xb, yb = Xe[..., lo : lo + batch, :], ye[:, lo : lo + batch]
-                masks = dropout_masks(g, xb.shape[-2]) if dropout else None
-                lap("batches")
-                train_step(g, epoch, xb, yb, masks, k == histogram_k, step_losses, lap)
-                if not g.n_active:
-                    break
-                if on_epoch is not None and k < g.n_steps - 1 and _due(g, check_seconds):
-                    stopped = not report(g, epoch, on_epoch)
-                    lap("progress")
-                    if stopped:  # mid-epoch: the unfinished epoch is not recorded
-                        break
-            if stopped:
-                for m in g.members:
-                    if m.active:
-                        m.record.steps = g.step
+            train_step(g, epoch, xb, yb, masks, k == histogram_k, step_losses, lap)
+            if not g.n_active:
                 break
-            end_epoch(g, epoch, lap)
-            if not g.active:
-                break
-            if on_epoch is not None:
-                stopped = not report(g, epoch, on_epoch) and epoch < tr.epochs
+            if on_epoch is not None and k < last_k and _due(g, check_seconds):
+                go_on = report(g, epoch, on_epoch)
                 lap("progress")
-                if stopped:
-                    break
-    if stopped:
+                if not go_on:  # mid-epoch: the unfinished epoch is not recorded
+                    for m in g.members:
+                        if m.active:
+                            m.record.steps = g.step
+                    g.stopped = True
+                    return False
+        end_epoch(g, epoch, lap)
+    if not g.active:
+        return False
+    if on_epoch is not None:
+        go_on = report(g, epoch, on_epoch)
+        lap("progress")
+        if not go_on and epoch < tr.epochs:
+            g.stopped = True
+            return False
+    return True
+
+
+def finish(g: Group) -> list[RunRecord]:
+    """The members' records, in order; runs still active when the group was stopped are marked
+    incomplete. Every record carries the group's wall time (shared equally)."""
+    if g.stopped:
         for m in g.members:
             if m.active:
                 m.record.completed = False
@@ -391,6 +422,18 @@ def train_group(
     for m in g.members:
         m.record.wall = wall
     return [m.record for m in g.members]
+
+
+def pause_clock(g: Group) -> None:
+    """Stop ``g``'s clock (its recorded seconds leave out the time until :func:`resume_clock`:
+    a live comparison trains groups in turn and pauses when asked)."""
+    g.paused_at = time.perf_counter()
+
+
+def resume_clock(g: Group) -> None:
+    if g.paused_at is not None:
+        g.start += time.perf_counter() - g.paused_at
+        g.paused_at = None
 
 
 def set_learning_rates(g: Group, epoch: int) -> None:
@@ -552,8 +595,10 @@ def report(g: Group, epoch: int, on_epoch: OnEpoch) -> bool:
     """Hand the steps done since the last report to ``on_epoch``; False means stop."""
     steps = (g.step - g.reported) * len(g.members)
     g.reported = g.step
+    called = time.perf_counter()
     go_on = on_epoch(epoch, steps)
     g.last_report = time.perf_counter()
+    g.start += g.last_report - called  # the caller's time is not the runs' training time
     return bool(go_on)
 
 

@@ -4,17 +4,17 @@ from functools import partial
 
 import streamlit as st
 
-from dashboard import data_source, export, state
-from dashboard.figures import curves
+from dashboard import data_source, export, live_view, state
+from dashboard.figures import curves, run_colors
 from dashboard.figures import data as data_figs
 from dashboard.page import download, figure, keep, need_results, setup, sticky
 from dashboard.sidebar import data_label
-from nn_core import datasets
+from nn_core import Results, datasets
 from nn_core.results import DIVERGENCE_RULE
 
 config, results, colors, big = setup("Loss curves")
 
-if not need_results(results):
+if live_view.active() is None and not need_results(results):
     if data_source.source_of(config) == "upload":
         st.caption(f"The data: {data_label(config)} (see the Data page once it has trained).")
     elif config.dataset.name in datasets.DATASETS:
@@ -28,7 +28,12 @@ if not need_results(results):
             data_figs.scatter(preview, big).update_layout(height=380), key="chart_preview"
         )
 
-if results is not None:
+
+def charts(results: Results, live: bool = False) -> None:
+    """The comparison's charts; ``live``: a comparison still training (drawn again as it
+    trains: no figure cache, no summary or downloads until it is done)."""
+    build = live_view.figure if live else figure
+    colors = run_colors(results.config.runs)
     regression = results.metric == "r2"
     c1, c2, c3, c4 = st.columns([5, 3, 3, 3], vertical_alignment="bottom")
     x = (
@@ -49,22 +54,33 @@ if results is not None:
     show_val = keep("lc_val", c3.toggle("Validation", key=sticky("lc_val", True)))
     splits = ("train", "val") if show_val else ("train",)
     opts = (colors, x, splits, log_y, big)
-    loss_fig = figure(
+    loss_fig = build(
         "loss",
         results,
-        lambda: curves.loss_curves(results.curves, colors, "loss", x, splits, log_y, big),
+        lambda: framed(
+            curves.loss_curves(results.curves, colors, "loss", x, splits, log_y, big),
+            x,
+            live and results.config.training.epochs,
+        ),
         *opts,
     )
     st.plotly_chart(loss_fig, key="chart_loss")
-    acc_fig = figure(
+    acc_fig = build(
         "accuracy",
         results,
-        lambda: curves.loss_curves(
-            results.curves, colors, "r2" if regression else "accuracy", x, splits, False, big
+        lambda: framed(
+            curves.loss_curves(
+                results.curves, colors, "r2" if regression else "accuracy", x, splits, False, big
+            ),
+            x,
+            live and results.config.training.epochs,
         ),
         *opts,
     )
     st.plotly_chart(acc_fig, key="chart_accuracy")
+    if live:
+        boundaries(results, build)
+        return
     if x == "seconds":
         st.caption(
             "Wall time on a log axis, so a fast run is not squeezed against the left edge. "
@@ -100,7 +116,7 @@ if results is not None:
 
     if not results.steps.empty:
         with st.expander("Per-step loss in the first epochs (SGD noise)", expanded=False):
-            steps_fig = figure(
+            steps_fig = build(
                 "steps",
                 results,
                 lambda: curves.step_curves(results.steps, colors, log_y, big),
@@ -110,20 +126,7 @@ if results is not None:
             )
             st.plotly_chart(steps_fig, key="chart_steps")
 
-    if results.data.n_features == 2 and results.data.task != "regression":
-        # Drawn on request: fourteen traces of small multiples are the slowest chart to render.
-        show = st.toggle(
-            "Decision boundaries (first seed, final weights)", key=sticky("lc_db", big)
-        )
-        if keep("lc_db", show):
-            bounds = figure(
-                "boundaries",
-                results,
-                lambda: curves.decision_boundaries(results, colors, big),
-                colors,
-                big,
-            )
-            st.plotly_chart(bounds, key="chart_boundaries")
+    boundaries(results, build)
 
     d1, d2, d3 = st.columns(3)
     download(
@@ -139,3 +142,36 @@ if results is not None:
     download(
         d3, "Everything (ZIP)", partial(export.zip_bytes, results), "optimizer-lab.zip", "dl_zip"
     )
+
+
+def framed(fig, x: str, live_epochs: int | bool):
+    """A live chart (``live_epochs``: the comparison's epochs) keeps the reader's zoom and
+    hidden runs between updates, and its epoch axis spans the whole training, so the curves
+    grow into a fixed frame."""
+    if live_epochs:
+        fig.update_layout(uirevision="live")
+        if x == "epoch":
+            fig.update_xaxes(range=[0, live_epochs])
+    return fig
+
+
+def boundaries(results: Results, build) -> None:
+    """Each run's decision boundary, on request (2-D classification only)."""
+    colors = run_colors(results.config.runs)
+    if results.data.n_features != 2 or results.data.task == "regression":
+        return
+    # Drawn on request: fourteen traces of small multiples are the slowest chart to render.
+    show = st.toggle("Decision boundaries (first seed, final weights)", key=sticky("lc_db", big))
+    if keep("lc_db", show):
+        bounds = build(
+            "boundaries",
+            results,
+            lambda: curves.decision_boundaries(results, colors, big),
+            colors,
+            big,
+        )
+        st.plotly_chart(bounds, key="chart_boundaries")
+
+
+if not live_view.panel(partial(charts, live=True)) and results is not None:
+    charts(results)

@@ -5,9 +5,10 @@ from itertools import groupby
 
 import streamlit as st
 
-from dashboard import diagnosis, export, state
+from dashboard import diagnosis, export, live_view, state
 from dashboard.figures import gradients
 from dashboard.page import download, figure, keep, need_results, setup, sticky
+from nn_core import Results
 
 config, results, colors, big = setup("Gradient health")
 
@@ -88,7 +89,34 @@ def draw(panels: list[dict]) -> None:
             col.plotly_chart(fig, key=f"{p['key']}_{kind}")
 
 
-if need_results(results):
+def live_health(res: Results) -> None:
+    """A comparison training live: one run's gradient heat map, its update ratios and the
+    diagnosis so far, redrawn as epochs finish."""
+    labels = [r.label for r in res.config.runs]
+    run = st.selectbox("Run", labels, key="gh_live_run")
+    seed = res.config.seeds[0]
+    g = res.gradients[(res.gradients["run"] == run) & (res.gradients["seed"] == seed)]
+    if g.empty:
+        st.caption("No gradient statistics recorded yet.")
+        return
+    for f in diagnosis.diagnose(g, diagnosis.outcome(res.summary, run, seed)):
+        LEVEL[f.level](f"**{f.title}.** {f.detail}")
+    heat = live_view.figure(
+        "heat", res, partial(gradients.norm_heatmap, g, big, gradients.norm_range(g)), run, big
+    )
+    st.plotly_chart(heat, key="gh_live_heat")
+    st.caption("Colour scale: the range recorded so far (it widens as training goes on).")
+    ratio = live_view.figure(
+        "ratio",
+        res,
+        partial(gradients.layer_lines, g, "update_ratio", "‖ΔW‖ / ‖W‖ per step", True, big),
+        run,
+        big,
+    )
+    st.plotly_chart(ratio, key="gh_live_ratio")
+
+
+if not live_view.panel(live_health) and need_results(results):
     history = state.history(st.session_state)
     side_by_side = keep(
         "gh_two",

@@ -1,0 +1,147 @@
+"""A comparison trained epoch by epoch, so that someone can watch it: play, pause, one epoch at a
+time, stop.
+
+:class:`LiveComparison` holds every lockstep group of a comparison (:func:`train.plan_groups`)
+and moves them forward together: :meth:`~LiveComparison.advance` trains *one* epoch of every
+group with the engine's own :func:`train.train_epoch`, so after it returns every run has the
+same number of epochs and :meth:`~LiveComparison.results` can be drawn. The numbers are those of
+:func:`nn_core.compare.run_comparison`: the same groups, starting points and generators, one
+epoch of a group after another instead of all of a group's epochs at once (groups share
+nothing). Each group's clock runs only while it trains, so the recorded seconds leave out the
+other groups' epochs and any pause.
+
+Everything runs in the caller's thread with NumPy's BLAS on one thread, as every task of a
+comparison does. The object is not thread-safe: one thread advances it; others read only what
+:meth:`~LiveComparison.results` returned (built from copies of the records).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from . import blas
+from .config import ExperimentConfig
+from .data import make as make_dataset
+from .datasets import Dataset
+from .results import Results
+from .train import (
+    CHECK_SECONDS,
+    RunRecord,
+    begin,
+    build_architecture,
+    finish,
+    initial_params,
+    pause_clock,
+    plan_groups,
+    resume_clock,
+    start_group,
+    train_epoch,
+)
+
+
+class LiveComparison:
+    """Every run of ``config``, trained one epoch at a time by :meth:`advance`."""
+
+    def __init__(self, config: ExperimentConfig, data: Dataset | None = None):
+        if data is None:
+            data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
+        self.config, self.data = config, data
+        self.arch = build_architecture(config, data)
+        theta0 = {seed: initial_params(self.config, self.arch, seed) for seed in config.seeds}
+        plan = plan_groups(config, len(data.X_train))
+        self.groups = [start_group(config, members, data, self.arch, theta0) for members in plan]
+        self.epoch = 0
+        self.epochs = config.training.epochs
+        self.stopped = False
+        self.seconds = 0.0  # time spent training (the sum of advance() calls)
+        order = {
+            (run.label, seed): (si, ri)
+            for si, seed in enumerate(config.seeds)
+            for ri, run in enumerate(config.runs)
+        }
+        self._order = order
+        started = time.perf_counter()
+        with blas.limited(1):
+            for g in self.groups:
+                begin(g)
+                pause_clock(g)
+        self.seconds += time.perf_counter() - started
+
+    @property
+    def done(self) -> bool:
+        """Nothing is left to train: the last epoch is done, every run diverged, or stopped."""
+        return self.stopped or self.epoch >= self.epochs or not any(self._training())
+
+    def _training(self):
+        return [g for g in self.groups if g.active and not g.stopped]
+
+    @property
+    def steps_done(self) -> int:
+        return sum(g.step * len(g.members) for g in self.groups)
+
+    @property
+    def total_steps(self) -> int:
+        return sum(g.n_steps * self.epochs * len(g.members) for g in self.groups)
+
+    def advance(self, cancel: Callable[[], bool] | None = None) -> bool:
+        """Train the next epoch of every group still training; True while more is left.
+        ``cancel()`` is also asked within long epochs (every ~0.2 s): true stops every run
+        where it is, keeping its finished epochs (the runs are then marked incomplete)."""
+        if self.done:
+            return False
+        epoch = self.epoch + 1
+        hook = None
+        if cancel is not None:
+
+            def hook(_epoch: int, _steps: int) -> bool:
+                return not cancel()
+
+        started = time.perf_counter()
+        with blas.limited(1):
+            for g in self._training():
+                resume_clock(g)
+                train_epoch(g, epoch, hook, CHECK_SECONDS)
+                pause_clock(g)
+                if g.stopped:
+                    self.stop()
+                    break
+        self.seconds += time.perf_counter() - started
+        self.epoch = epoch
+        return not self.done
+
+    def stop(self) -> None:
+        """Train no more: the runs still training keep what they have, marked incomplete."""
+        self.stopped = True
+        for g in self.groups:
+            g.stopped = g.stopped or g.active
+
+    def records(self) -> list[RunRecord]:
+        """Copies of every run's record so far, in the configuration's order (seed, then run),
+        the way :func:`~nn_core.compare.run_comparison` orders them."""
+        out = []
+        for g in self.groups:
+            for m in g.members:
+                # lists copied, their items shared (never mutated once appended); not
+                # copy.copy, which would go through RunRecord's compact pickling
+                rec = RunRecord(
+                    **{k: list(v) if isinstance(v, list) else v for k, v in vars(m.record).items()}
+                )
+                rec.wall = g.elapsed()
+                if self.stopped and m.active:
+                    rec.completed = False
+                out.append(rec)
+        out.sort(key=lambda r: self._order[(r.run, r.seed)])
+        return out
+
+    def results(self) -> Results:
+        """The comparison as far as it has trained (``cancelled`` until it is done and was not
+        stopped); when done, the same tables as ``run_comparison`` (timings aside)."""
+        if self.done:
+            records = [r for g in self.groups for r in finish(g)]
+            records.sort(key=lambda r: self._order[(r.run, r.seed)])
+            incomplete = self.stopped or not all(r.completed for r in records)
+            return Results.from_records(self.config, self.data, self.arch, records, incomplete)
+        return Results.from_records(self.config, self.data, self.arch, self.records(), True)
