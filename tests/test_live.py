@@ -49,9 +49,8 @@ def run_live(config, data=None) -> LiveComparison:
 )
 def test_a_live_comparison_ends_with_the_same_tables_as_one_trained_without_it(config):
     live = run_live(config)
-    assert live.done and live.epoch == config.training.epochs or not any(
-        g.active for g in live.groups
-    )
+    assert live.done
+    assert live.epoch == config.training.epochs or not any(g.active for g in live.groups)
     assert_same(live.results(), run_comparison(config, executor="inline"))
 
 
