@@ -34,8 +34,7 @@ class LiveJob:
     fingerprint: str = ""  # the uploaded data's, for the result cache's key
     report: dict | None = None  # the uploaded data's report
     pace: float = 0  # epochs per second at most; 0 = as fast as it trains
-    view: Results | None = None  # the comparison so far (replaced, never mutated)
-    version: int = 0  # counts publications of ``view``
+    version: int = 0  # counts publications (see ``view``)
     epoch: int = 0
     epochs: int = 0
     fraction: float = 0.0
@@ -50,6 +49,11 @@ class LiveJob:
     _cancel: bool = False
     _wake: threading.Condition = field(default_factory=threading.Condition)
     _thread: threading.Thread | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _live: LiveComparison | None = None
+    _snapshot: tuple | None = None  # the records last published
+    _view: Results | None = None
+    _built_version: int = -1
 
     def start(self, playing: bool = True) -> LiveJob:
         self._playing = playing
@@ -132,8 +136,8 @@ class LiveJob:
                 if pausing or live.done or now - last >= max(PUBLISH_SECONDS, 2 * cost):
                     self._publish(live)
                     last = time.perf_counter()
-                    cost = last - now  # a long comparison's tables take longer to build:
-                    # publishing at most a third of the time leaves the rest to training
+                    cost = last - now  # publishing at most a third of the time leaves the
+                    # rest to training
                 if self.pace and not live.done:  # slow motion: wait out the epoch's share
                     with self._wake:
                         self._wake.wait_for(lambda: self._cancel, 1 / self.pace - (now - began))
@@ -154,7 +158,12 @@ class LiveJob:
             return not self._cancel
 
     def _publish(self, live: LiveComparison) -> None:
-        self.view = live.results()
+        """Hand the records so far to the pages (copies: cheap); their tables are built by
+        :attr:`view` when a page asks, so versions nobody draws cost nothing."""
+        snap = live.snapshot()
+        with self._lock:
+            self._live, self._snapshot = live, snap
+            self.version += 1
         self.epoch = live.epoch
         self.fraction = live.steps_done / max(live.total_steps, 1)
         self.seconds = live.seconds
@@ -163,7 +172,15 @@ class LiveJob:
         if self.pace:
             per_epoch = max(per_epoch or 0.0, 1 / self.pace)
         self.eta = None if per_epoch is None or live.done else left * per_epoch
-        self.version += 1
+
+    @property
+    def view(self) -> Results | None:
+        """The comparison so far (the same object until the next publication)."""
+        with self._lock:
+            if self._snapshot is not None and self._built_version != self.version:
+                self._view = self._live.build(self._snapshot)
+                self._built_version = self.version
+            return self._view
 
     @property
     def results(self) -> Results | None:

@@ -94,8 +94,9 @@ def panel(draw: Callable[[Results], None]) -> bool:
         if j is not job or not j.running or (polling and j.idle) or (not polling and not j.paused):
             st.rerun()  # ended, or polling should start or stop: the whole page once
         controls(j)
-        if j.view is not None:
-            draw(j.view)
+        view = j.view
+        if view is not None:
+            draw(view)
 
     live()
     return True

@@ -118,30 +118,33 @@ class LiveComparison:
         for g in self.groups:
             g.stopped = g.stopped or g.active
 
-    def records(self) -> list[RunRecord]:
-        """Copies of every run's record so far, in the configuration's order (seed, then run),
-        the way :func:`~nn_core.compare.run_comparison` orders them."""
+    def snapshot(self) -> tuple[list[RunRecord], bool]:
+        """(copies of every run's record so far, in the configuration's order — seed, then run,
+        as :func:`~nn_core.compare.run_comparison` orders them —, whether the comparison is
+        incomplete: still training, stopped, or a run was cut short). Cheap: the lists are
+        copied, their items shared (never changed once appended)."""
         out = []
         for g in self.groups:
+            if self.done:
+                finish(g)  # the wall time and "completed" of each record, as a plain run
             for m in g.members:
-                # lists copied, their items shared (never mutated once appended); not
-                # copy.copy, which would go through RunRecord's compact pickling
+                # not copy.copy, which would go through RunRecord's compact pickling
                 rec = RunRecord(
                     **{k: list(v) if isinstance(v, list) else v for k, v in vars(m.record).items()}
                 )
-                rec.wall = g.elapsed()
-                if self.stopped and m.active:
-                    rec.completed = False
+                if not self.done:
+                    rec.wall = g.elapsed()
                 out.append(rec)
         out.sort(key=lambda r: self._order[(r.run, r.seed)])
-        return out
+        incomplete = not self.done or self.stopped or not all(r.completed for r in out)
+        return out, incomplete
+
+    def build(self, snapshot: tuple[list[RunRecord], bool]) -> Results:
+        """The :class:`~nn_core.Results` of a :meth:`snapshot` (any thread may build it)."""
+        records, incomplete = snapshot
+        return Results.from_records(self.config, self.data, self.arch, records, incomplete)
 
     def results(self) -> Results:
         """The comparison as far as it has trained (``cancelled`` until it is done and was not
         stopped); when done, the same tables as ``run_comparison`` (timings aside)."""
-        if self.done:
-            records = [r for g in self.groups for r in finish(g)]
-            records.sort(key=lambda r: self._order[(r.run, r.seed)])
-            incomplete = self.stopped or not all(r.completed for r in records)
-            return Results.from_records(self.config, self.data, self.arch, records, incomplete)
-        return Results.from_records(self.config, self.data, self.arch, self.records(), True)
+        return self.build(self.snapshot())

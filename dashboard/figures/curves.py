@@ -95,25 +95,27 @@ def loss_curves(
     solid and dashed mean. A wall-time x axis is logarithmic, so a run ten times faster than
     the slowest is not squeezed against the y axis. A nearly flat curve keeps a minimum y span
     (:func:`y_range`)."""
-    fig = go.Figure()
     bands = seed_bands(curves[curves["split"].isin(splits)], value, x)
     if x == "seconds":
         bands = bands[bands["x"] > 0]
-    shown: list[float] = []
+    # one pass over the table (not a filter per run and split), and the traces added at once:
+    # this chart is redrawn several times a second while a comparison trains live
+    parts = dict(iter(bands.groupby(["run", "split"], sort=False)))
+    traces, shown = [], []
     for run in colors:
         first = True
         for split in splits:
-            d = bands[(bands["run"] == run) & (bands["split"] == split)]
-            if d.empty or d["mean"].isna().all():
+            d = parts.get((run, split))
+            if d is None or d["mean"].isna().all():
                 continue
             colour = colors[run]
-            shown += list(d["low"]) + list(d["high"])
+            shown += [d["low"].to_numpy(), d["high"].to_numpy()]
             if d["seeds"].max() > 1:
-                fig.add_trace(band(d["x"], d["low"], d["high"], colour, run))
-            fig.add_trace(
+                traces.append(band(d["x"], d["low"], d["high"], colour, run))
+            traces.append(
                 go.Scatter(
-                    x=d["x"],
-                    y=d["mean"],
+                    x=d["x"].to_numpy(),
+                    y=d["mean"].to_numpy(),
                     name=run,
                     legendgroup=run,
                     showlegend=first,
@@ -123,6 +125,8 @@ def loss_curves(
                 )
             )
             first = False
+    fig = go.Figure(data=traces)
+    shown = np.concatenate(shown) if shown else np.array([])
     _style_legend(fig, splits)
     label = {"loss": "Loss", "accuracy": "Accuracy", "r2": "R²"}.get(value, value)
     fig.update_layout(
