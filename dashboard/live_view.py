@@ -9,6 +9,7 @@ job is not polled, and a finished one becomes the session's results like any com
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import streamlit as st
@@ -20,6 +21,7 @@ from . import runner, state
 from .live_job import JOB_KEY, PUBLISH_SECONDS, LiveJob
 
 FIGURES_KEY = "lab_live_figures"
+DRAWN_KEY = "lab_live_drawn"  # when the charts were last built, what it took, from what
 LIVE_PAGES = ("Loss curves", "Gradient health")  # the pages that draw a live comparison
 
 
@@ -58,6 +60,7 @@ def keep_finished() -> None:
         return
     job.kept = True
     st.session_state.pop(FIGURES_KEY, None)
+    st.session_state.pop(DRAWN_KEY, None)
     if job.error:
         st.session_state[state.NOTICE_KEY] = f"Live training failed: {job.error}"
         return
@@ -94,12 +97,34 @@ def panel(draw: Callable[[Results], None]) -> bool:
         if j is not job or not j.running or (polling and j.idle) or (not polling and not j.paused):
             st.rerun()  # ended, or polling should start or stop: the whole page once
         controls(j)
-        view = j.view
+        view = _drawn_view(j)
         if view is not None:
             draw(view)
+            _drawn(view)
 
     live()
     return True
+
+
+def _drawn_view(job: LiveJob) -> Results | None:
+    """The results to draw now: the latest, unless the charts were redrawn so recently that
+    doing it again would take more than a third of the time (then the last drawn one, whose
+    figures are cached): on a busy server the charts update less often, never the training."""
+    last = st.session_state.get(DRAWN_KEY)
+    now = time.perf_counter()
+    if last is not None and last["job"] is job and job.running:
+        if now - last["at"] < max(PUBLISH_SECONDS, 2 * last["cost"]):
+            return last["view"]
+    st.session_state[DRAWN_KEY] = {"job": job, "at": now, "cost": 0.0, "view": None}
+    view = job.view
+    st.session_state[DRAWN_KEY]["view"] = view
+    return view
+
+
+def _drawn(view: Results) -> None:
+    last = st.session_state.get(DRAWN_KEY)
+    if last is not None and last["view"] is view and not last["cost"]:
+        last["cost"] = time.perf_counter() - last["at"]
 
 
 def figure(name: str, results: Results, build: Callable, *params):
