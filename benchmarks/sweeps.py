@@ -30,6 +30,7 @@ each task's config, data and initial weights, rows, tables and bootstrap interva
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
@@ -43,7 +44,7 @@ from nn_core.data import make as make_dataset
 from nn_core.optimizers import RULES
 from nn_core.train import Timer, build_architecture, initial_params, train_group
 
-from . import floor
+from . import floor, machine
 from .workloads import Workload, with_training
 
 TORCH_TARGET = 100.0  # ours (1 proc) at least this many times faster than the torch loop
@@ -114,10 +115,11 @@ class CapturingExecutor(Executor):
         return future
 
 
-def run_engine(w: Workload, executor: Executor) -> tuple[float, sweeps.SweepResults]:
-    start = time.perf_counter()
+def run_engine(w: Workload, executor: Executor) -> tuple[float, float, sweeps.SweepResults]:
+    """(wall seconds, CPU seconds of this process, results) of the sweep on ``executor``."""
+    start, cpu = time.perf_counter(), time.process_time()
     res = sweeps.run_sweep(w.config, w.sweep, executor=executor)
-    return time.perf_counter() - start, res
+    return time.perf_counter() - start, time.process_time() - cpu, res
 
 
 @dataclass
@@ -212,20 +214,23 @@ class TorchSample:
     batch_size: int | str
     runs: tuple[tuple[str, float, int], ...]  # (rule, lr, seed)
 
-    def run_torch(self, torch_ref) -> tuple[float, int]:
-        """(seconds, steps) summed over the runs; θ₀ is made before each run's clock starts."""
+    def run_torch(self, torch_ref) -> tuple[float, int, float]:
+        """(seconds, steps, CPU seconds of the worker process) summed over the runs; θ₀ is made
+        before each run's clocks start."""
         torch_ref.set_threads(1)
         config = sweeps._quiet_training(ExperimentConfig.from_json(self.config_json))
         data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
         arch = build_architecture(config, data)
-        seconds, steps = 0.0, 0
+        seconds, steps, cpu = 0.0, 0, 0.0
         for rule, lr, seed in self.runs:
             run = RunConfig(f"{rule} lr={lr:g}", rule, self.batch_size, {"lr": lr})
             theta0 = initial_params(config, arch, seed)
+            c0 = time.process_time()
             _, sec, n = torch_ref.train(config, run, seed, data, arch, theta0, "float64")
+            cpu += time.process_time() - c0
             seconds += sec
             steps += n
-        return seconds, steps
+        return seconds, steps, cpu
 
 
 def torch_sample(tasks: list[sweeps.Task], n: int | None = None) -> TorchSample:
@@ -252,6 +257,7 @@ def torch_sample(tasks: list[sweeps.Task], n: int | None = None) -> TorchSample:
 class SweepMeasurement:
     workload: Workload
     one_proc: float
+    one_proc_cpu: float  # CPU seconds of this process during one_proc (less sensitive to load)
     train_seconds: float  # of one_proc, inside the training loop
     two_procs: float | None  # None: the pool was not measured
     same_tables: bool | None
@@ -261,6 +267,9 @@ class SweepMeasurement:
     torch_sampled: int = 0
     torch_sample_steps: int = 0
     torch_sample_seconds: float = 0.0
+    torch_sample_cpu: float = 0.0
+    load: str = ""  # the machine's load average at the start and at the end
+    busy: bool = False  # the 1-minute load average exceeded the cores at the start or the end
     torch_note: str = ""
     seconds: float = 0.0  # the whole measurement
     captured: list[sweeps.Task] = field(default_factory=list)  # the 1-proc sweep's tasks
@@ -273,6 +282,12 @@ class SweepMeasurement:
             self.torch_sample_seconds, self.torch_sample_steps, self.replay.run_steps
         )
 
+    @property
+    def torch_total_cpu(self) -> float | None:
+        if not self.torch_sample_steps:
+            return None
+        return extrapolate(self.torch_sample_cpu, self.torch_sample_steps, self.replay.run_steps)
+
 
 def _comparable(res: sweeps.SweepResults):
     return res.runs.drop(columns=["seconds"]), res.best
@@ -282,24 +297,25 @@ def measure(w: Workload, torch=None, quick: bool = False, pool: bool = True) -> 
     """Time ``w`` (a ``sweep`` workload) as the module docstring says; ``torch`` is a
     :class:`benchmarks.engines.TorchWorker` or None."""
     t_start = time.perf_counter()
+    load_start, busy = machine.load(), _busy()
     warm = with_training(w.config, epochs=1)
     sweeps.run_sweep(warm, sweeps.SweepConfig(rules=w.sweep.rules, lr_points=1, confirm_seeds=0))
     capture = CapturingExecutor()
-    one_proc, res1 = run_engine(w, capture)
+    one_proc, one_proc_cpu, res1 = run_engine(w, capture)
     two, same = None, None
     if pool and schedule.cores() >= POOL_WORKERS:
         local = schedule.LocalPool(POOL_WORKERS)
         try:
             ex = local.executor()
             ex.submit(sweeps.train_task, capture.tasks[0]).result()  # workers up and imported
-            two, res2 = run_engine(w, ex)
+            two, _, res2 = run_engine(w, ex)
             a, b = _comparable(res1), _comparable(res2)
             same = all(x.equals(y) for x, y in zip(a, b, strict=True))
         finally:
             local.shutdown()
     rep = replay(capture.tasks)
     out = SweepMeasurement(
-        w, one_proc, capture.train_seconds, two, same, len(capture.tasks), rep,
+        w, one_proc, one_proc_cpu, capture.train_seconds, two, same, len(capture.tasks), rep,
         floor_of(w, rep.groups), captured=capture.tasks,
     )  # fmt: skip
     if torch is None:
@@ -310,11 +326,21 @@ def measure(w: Workload, torch=None, quick: bool = False, pool: bool = True) -> 
         # call); the first torch step otherwise costs tens of milliseconds
         short = with_training(ExperimentConfig.from_json(sample.config_json), epochs=1)
         torch.run(dataclasses.replace(sample, config_json=short.to_json()))
-        seconds, steps = torch.run(sample)
+        seconds, steps, cpu = torch.run(sample)
         out.torch_sampled = len(sample.runs)
         out.torch_sample_seconds, out.torch_sample_steps = seconds, steps
+        out.torch_sample_cpu = cpu
     out.seconds = time.perf_counter() - t_start
+    out.load = f"{load_start} at the start, {machine.load()} at the end"
+    out.busy = busy or _busy()
     return out
+
+
+def _busy() -> bool:
+    try:
+        return os.getloadavg()[0] > schedule.cores()
+    except OSError:
+        return False
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -338,7 +364,8 @@ def report(m: SweepMeasurement, quick: bool = False) -> list[str]:
     out += [
         "",
         f"  ours, 1 process (run_sweep, every task inline):   {m.one_proc:8.3f} s"
-        f"  = {1e6 * m.one_proc / rep.run_steps:.2f} µs per run-step",
+        f"  = {1e6 * m.one_proc / rep.run_steps:.2f} µs per run-step; CPU time "
+        f"{m.one_proc_cpu:.3f} s",
     ]
     if m.two_procs is not None:
         out.append(
@@ -353,7 +380,8 @@ def report(m: SweepMeasurement, quick: bool = False) -> list[str]:
         out.append(
             f"  PyTorch CPU, runs one at a time:                  {torch_total:8.1f} s  "
             f"EXTRAPOLATED from {m.torch_sampled} sampled runs ({m.torch_sample_steps} steps, "
-            f"{m.torch_sample_seconds:.2f} s) to the sweep's {rep.run_steps} run-steps"
+            f"{m.torch_sample_seconds:.2f} s) to the sweep's {rep.run_steps} run-steps; "
+            f"by CPU time {m.torch_total_cpu:.1f} s"
         )
         out.append(
             "    (torch 1 thread, float64, the same network, θ₀, batch order and torch.optim "
@@ -381,19 +409,26 @@ def report(m: SweepMeasurement, quick: bool = False) -> list[str]:
     out += ["", "  Targets"]
     if torch_total is not None:
         ratio = torch_total / m.one_proc
-        verdict = "PASS" if ratio >= TORCH_TARGET else "MISS"
+        verdict = "not judged (--quick)" if quick else "PASS" if ratio >= TORCH_TARGET else "MISS"
         line = f"    >= {TORCH_TARGET:g}x faster than the torch loop: {verdict} — {ratio:.1f}x"
         line += " (1 proc)"
         if m.two_procs is not None:
             line += f", {torch_total / m.two_procs:.1f}x ({POOL_WORKERS} procs)"
+        line += f"; by CPU time {m.torch_total_cpu / m.one_proc_cpu:.1f}x (1 proc)"
         out.append(line + " (torch time extrapolated)")
     else:
         out.append(f"    >= {TORCH_TARGET:g}x faster than the torch loop: SKIP (no torch)")
     over = m.one_proc / f.seconds
-    verdict = "PASS" if over <= FLOOR_TARGET else "MISS"
+    verdict = "not judged (--quick)" if quick else "PASS" if over <= FLOOR_TARGET else "MISS"
     line = f"    within {FLOOR_TARGET:g}x of the floor: {verdict} — 1 proc / floor = {over:.2f}x"
     if m.two_procs is not None:
         line += f"; {POOL_WORKERS} procs / floor = {m.two_procs / f.seconds:.2f}x"
     out.append(line)
-    out.append(f"  (the sweep measurement took {m.seconds:.0f} s)")
+    line = f"  (the sweep measurement took {m.seconds:.0f} s; load average {m.load}"
+    if m.busy:
+        line += (
+            f": above {schedule.cores()} cores, other work shared them and the wall times, the "
+            "2-process one most, are inflated; CPU times are less affected"
+        )
+    out.append(line + ")")
     return out
