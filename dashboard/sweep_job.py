@@ -53,7 +53,7 @@ def link_doc(settings: dict[str, Any]) -> dict[str, Any]:
     doc: dict[str, Any] = {"rules": list(settings["rules"])}
     doc["lr_min"], doc["lr_max"] = 10.0**lo, 10.0**hi
     for page_key, link_key in LINK_KEYS.items():
-        if page_key != "rules":
+        if page_key != "rules" and page_key in settings:  # a link may leave epochs out
             doc[link_key] = int(settings[page_key])
     return doc
 
@@ -61,7 +61,7 @@ def link_doc(settings: dict[str, Any]) -> dict[str, Any]:
 def sweep_config(settings: dict[str, Any]) -> SweepConfig:
     """The sweep the page's settings ask for; ConfigError names what is wrong."""
     doc = link_doc(settings)
-    doc.pop("epochs")
+    doc.pop("epochs", None)
     return SweepConfig.from_dict(doc)
 
 

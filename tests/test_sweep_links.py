@@ -41,7 +41,9 @@ def test_a_link_speaks_sweep_configs_own_words():
     assert links.decode_settings(raw_link(doc)) == SETTINGS
     # epochs may be left out: the page then uses the comparison's
     no_epochs = {k: v for k, v in doc.items() if k != "epochs"}
-    assert "epochs" not in links.decode_settings(raw_link(no_epochs))
+    settings = links.decode_settings(raw_link(no_epochs))
+    assert "epochs" not in settings
+    assert links.decode_settings(links.encode_settings(settings)) == settings
 
 
 @pytest.mark.parametrize(
