@@ -51,6 +51,7 @@ TORCH_TARGET = 100.0  # ours (1 proc) at least this many times faster than the t
 FLOOR_TARGET = 3.0  # ours (1 proc) within this many times the floor
 QUICK_SAMPLE = 4  # runs timed in torch with --quick (else one per rule torch.optim has)
 POOL_WORKERS = 2
+F64_TOLERANCE = 1e-8  # as benchmarks.suite: the same training in float64
 
 ARITHMETIC = ("batches", "forward", "loss", "backward", "bookkeeping")
 RECORDING = ("evaluation", "recording", "progress")
@@ -131,6 +132,8 @@ class Replay:
     run_steps: int = 0  # steps of every run (each stops at its divergence)
     groups: list[tuple[int, int, bool, int, int]] = field(default_factory=list)
     # per task: (runs, batch, one seed, group steps, evaluations)
+    finals: dict[tuple[str, float, int], tuple[int, np.ndarray]] = field(default_factory=dict)
+    # (rule, lr, seed) -> (steps, final θ) of every run, to check the torch sample against
 
 
 def _members(task: sweeps.Task):
@@ -165,6 +168,8 @@ def replay(tasks: list[sweeps.Task]) -> Replay:
             steps = max(r.steps for r in records)
             evaluations = max(len(r.epochs) for r in records)
             out.groups.append((len(members), batch, one_seed, steps, evaluations))
+            for run, rec in zip(task.runs, records, strict=True):
+                out.finals[(run.rule, run.lr, run.seed)] = (rec.steps, rec.snapshots[-1])
     out.phases = {k: v for k, v in timer.seconds.items() if k != "setup"}
     return out
 
@@ -214,23 +219,24 @@ class TorchSample:
     batch_size: int | str
     runs: tuple[tuple[str, float, int], ...]  # (rule, lr, seed)
 
-    def run_torch(self, torch_ref) -> tuple[float, int, float]:
-        """(seconds, steps, CPU seconds of the worker process) summed over the runs; θ₀ is made
-        before each run's clocks start."""
+    def run_torch(self, torch_ref) -> tuple[float, int, float, list[tuple[int, np.ndarray]]]:
+        """(seconds, steps, CPU seconds of the worker process) summed over the runs, and each
+        run's (steps, final θ in nn_core's layout); θ₀ is made before each run's clocks start."""
         torch_ref.set_threads(1)
         config = sweeps._quiet_training(ExperimentConfig.from_json(self.config_json))
         data = make_dataset(config.dataset, dtype=np.dtype(config.training.dtype))
         arch = build_architecture(config, data)
-        seconds, steps, cpu = 0.0, 0, 0.0
+        seconds, steps, cpu, finals = 0.0, 0, 0.0, []
         for rule, lr, seed in self.runs:
             run = RunConfig(f"{rule} lr={lr:g}", rule, self.batch_size, {"lr": lr})
             theta0 = initial_params(config, arch, seed)
             c0 = time.process_time()
-            _, sec, n = torch_ref.train(config, run, seed, data, arch, theta0, "float64")
+            theta, sec, n = torch_ref.train(config, run, seed, data, arch, theta0, "float64")
             cpu += time.process_time() - c0
             seconds += sec
             steps += n
-        return seconds, steps, cpu
+            finals.append((n, theta))
+        return seconds, steps, cpu, finals
 
 
 def torch_sample(tasks: list[sweeps.Task], n: int | None = None) -> TorchSample:
@@ -268,6 +274,7 @@ class SweepMeasurement:
     torch_sample_steps: int = 0
     torch_sample_seconds: float = 0.0
     torch_sample_cpu: float = 0.0
+    torch_check: str = ""  # the sample's steps and final θ against ours
     load: str = ""  # the machine's load average at the start and at the end
     busy: bool = False  # the 1-minute load average exceeded the cores at the start or the end
     torch_note: str = ""
@@ -326,7 +333,8 @@ def measure(w: Workload, torch=None, quick: bool = False, pool: bool = True) -> 
         # call); the first torch step otherwise costs tens of milliseconds
         short = with_training(ExperimentConfig.from_json(sample.config_json), epochs=1)
         torch.run(dataclasses.replace(sample, config_json=short.to_json()))
-        seconds, steps, cpu = torch.run(sample)
+        seconds, steps, cpu, finals = torch.run(sample)
+        out.torch_check = check(sample, finals, rep)
         out.torch_sampled = len(sample.runs)
         out.torch_sample_seconds, out.torch_sample_steps = seconds, steps
         out.torch_sample_cpu = cpu
@@ -334,6 +342,24 @@ def measure(w: Workload, torch=None, quick: bool = False, pool: bool = True) -> 
     out.load = f"{load_start} at the start, {machine.load()} at the end"
     out.busy = busy or _busy()
     return out
+
+
+def check(sample: TorchSample, finals, rep: Replay) -> str:
+    """Whether torch trained the sample as nn_core did: equal step counts, and the largest
+    |Δθ| of the final parameters where both are finite (a diverged run's are not)."""
+    same_steps, diffs = True, []
+    for key, (n, theta) in zip(sample.runs, finals, strict=True):
+        ours_n, ours = rep.finals[key]
+        same_steps &= n == ours_n
+        finite = np.isfinite(theta) & np.isfinite(ours)
+        if finite.all():
+            diffs.append(float(np.max(np.abs(theta - ours))))
+    worst = max(diffs) if diffs else float("nan")
+    verdict = "same" if same_steps and diffs and worst < F64_TOLERANCE else "DIFFERENT"
+    return (
+        f"steps equal: {'yes' if same_steps else 'NO'}; max|Δθ| over the {len(diffs)} finite "
+        f"runs {worst:.1e}: {verdict}"
+    )
 
 
 def _busy() -> bool:
@@ -385,7 +411,7 @@ def report(m: SweepMeasurement, quick: bool = False) -> list[str]:
         )
         out.append(
             "    (torch 1 thread, float64, the same network, θ₀, batch order and torch.optim "
-            "rule; sampled evenly over the sweep's runs"
+            f"rule; {m.torch_check}; sampled over the rules and rates"
             + (f"; {', '.join(no_torch)}: no torch.optim rule, not sampled" if no_torch else "")
             + ")"
         )

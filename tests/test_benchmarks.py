@@ -168,3 +168,17 @@ def test_the_sweep_benchmark_times_the_engines_sweep_path_and_reports_it():
     text = "\n".join(sweeps.report(m, quick=True))
     for needle in ("1 process", "floor", "lockstep arithmetic", "task overhead", "SKIP"):
         assert needle in text
+
+
+def test_the_torch_sample_is_checked_against_our_steps_and_final_parameters():
+    from benchmarks import sweeps
+
+    theta = np.array([0.5, -1.0, 2.0])
+    rep = sweeps.Replay(finals={("sgd", 0.1, 0): (600, theta), ("adam", 10.0, 1): (3, theta)})
+    sample = sweeps.TorchSample("{}", 32, (("sgd", 0.1, 0), ("adam", 10.0, 1)))
+    diverged = np.array([np.nan, 1.0, 2.0])
+    same = sweeps.check(sample, [(600, theta + 1e-12), (3, diverged)], rep)
+    assert same.endswith("same") and "over the 1 finite runs" in same  # NaN runs left out
+    assert "steps equal: NO" in sweeps.check(sample, [(599, theta), (3, diverged)], rep)
+    off = sweeps.check(sample, [(600, theta + 1e-6), (3, diverged)], rep)
+    assert off.endswith("DIFFERENT") and "1.0e-06" in off
