@@ -86,7 +86,9 @@ def run_ours(job: Job) -> Outcome:
     return Outcome(seconds, rec.steps, [rec.snapshots[-1]])
 
 
-def _run_torch(torch_ref, job: Job) -> Outcome:
+def _run_torch(torch_ref, job):
+    if hasattr(job, "run_torch"):  # a job that drives torch_ref itself (benchmarks.sweeps)
+        return job.run_torch(torch_ref)
     torch_ref.set_threads(job.threads)
     w = job.resolve()
     config = w.config
@@ -152,7 +154,9 @@ class TorchWorker:
         self.version: str = hello[1]
         self.default_threads: int = hello[2]
 
-    def run(self, job: Job, limit: float | None = None) -> Outcome:
+    def run(self, job, limit: float | None = None):
+        """Run a :class:`Job` (an :class:`Outcome` back), or any picklable object with a
+        ``run_torch(torch_ref)`` method (its return value back)."""
         self._conn.send(job)
         if limit is not None and not self._conn.poll(limit):
             self._proc.kill()

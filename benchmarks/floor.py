@@ -15,6 +15,12 @@ runs), for
   nn_core (and the torch reference) does after each epoch.
 
 A single run is the case R = 1. ``floor = steps × step + evaluations × evaluation`` seconds.
+
+With ``activations=True`` the element-wise work that every engine must do as well is timed the
+same way, alone and at the same sizes: each hidden layer's activation f(z) on (R, B, nₗ) and its
+derivative f'(z) as the backward pass computes it (from the output h where the activation allows,
+tanh: 1 − h²), and f(z) of every evaluation forward pass. The loss, the optimizer update and
+Python come on top of that floor.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from nn_core.activations import ACTIVATIONS, PRELU_INIT
 from nn_core.network import Architecture, Layout, Network
 from nn_core.train import batch_size_of, build_architecture, plan_groups
 
@@ -52,14 +59,30 @@ class Product:
 
 
 @dataclass(frozen=True)
+class Elementwise:
+    """One activation call, f(z) or f'(z), on an operand of the workload's size."""
+
+    fn: object
+    args: tuple  # (z,), (z, PReLU slope) or (h,) for a derivative taken from the output
+
+    def __call__(self) -> None:
+        self.fn(*self.args)
+
+
+@dataclass(frozen=True)
 class Floor:
     step_s: float  # the products of one training step of every run of the group
     eval_s: float  # the products of one evaluation (train and validation sets) of every run
     step_flops: int
     eval_flops: int
+    step_act_s: float = 0.0  # activations and derivatives of one step (``activations=True``)
+    eval_act_s: float = 0.0  # activations of one evaluation
 
     def seconds(self, steps: int, evaluations: int) -> float:
         return steps * self.step_s + evaluations * self.eval_s
+
+    def act_seconds(self, steps: int, evaluations: int) -> float:
+        return steps * self.step_act_s + evaluations * self.eval_act_s
 
     def gflops(self, steps: int, evaluations: int) -> float:
         """The measured product rate over the whole workload, in GFLOP/s."""
@@ -102,8 +125,42 @@ def eval_products(arch: Architecture, runs: int, rows: list[int], rng) -> list[P
     return out
 
 
-def time_products(products: list[Product]) -> float:
-    """Median seconds for one pass over ``products``."""
+def step_activations(arch: Architecture, runs: int, batch: int, rng) -> list[Elementwise]:
+    """f(z) and f'(z) of every hidden layer for one training step of ``runs`` networks:
+    operands (R, B, nₗ), the derivative as :meth:`nn_core.network.Network.backward` takes it."""
+    out = []
+    for layer, name in enumerate(arch.activations):
+        act = ACTIVATIONS[name]
+        z = rng.standard_normal((runs, batch, arch.sizes[layer + 1]))
+        zs = (z, _slope(act, runs))
+        out.append(Elementwise(act.forward, zs))
+        if act.from_output is not None:
+            out.append(Elementwise(act.from_output, (act.forward(*zs),)))
+        else:
+            out.append(Elementwise(act.derivative, zs))
+    return out
+
+
+def _slope(act, runs: int):
+    """PReLU's slope per run, shaped as the network passes it (R, 1, 1); None for the others."""
+    return np.full((runs, 1, 1), PRELU_INIT) if act.learnable else None
+
+
+def eval_activations(arch: Architecture, runs: int, rows: list[int], rng) -> list[Elementwise]:
+    """f(z) of every hidden layer of ``runs`` networks on data sets of ``rows`` rows each."""
+    return [
+        Elementwise(
+            ACTIVATIONS[name].forward,
+            (rng.standard_normal((runs, n, arch.sizes[i + 1])), _slope(ACTIVATIONS[name], runs)),
+        )
+        for n in rows
+        if n
+        for i, name in enumerate(arch.activations)
+    ]
+
+
+def time_products(products: list) -> float:
+    """Median seconds for one pass over ``products`` (any calls: products or activations)."""
     for p in products:  # warm-up: first-touch of outputs, BLAS buffers
         p()
     reps, t = 1, 0.0
@@ -127,16 +184,29 @@ def time_products(products: list[Product]) -> float:
 
 
 def measure(
-    arch: Architecture, runs: int, batch: int, shared_input: bool, n_train: int, n_val: int
+    arch: Architecture,
+    runs: int,
+    batch: int,
+    shared_input: bool,
+    n_train: int,
+    n_val: int,
+    activations: bool = False,
 ) -> Floor:
     rng = np.random.default_rng(0)
     step = step_products(arch, runs, batch, shared_input, rng)
     evaluation = eval_products(arch, runs, [n_train, n_val], rng)
+    acts = {}
+    if activations:
+        acts = {
+            "step_act_s": time_products(step_activations(arch, runs, batch, rng)),
+            "eval_act_s": time_products(eval_activations(arch, runs, [n_train, n_val], rng)),
+        }
     return Floor(
         step_s=time_products(step),
         eval_s=time_products(evaluation),
         step_flops=sum(p.flops for p in step),
         eval_flops=sum(p.flops for p in evaluation),
+        **acts,
     )
 
 

@@ -102,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m benchmarks.phases", description=__doc__.split("\n")[0]
     )
-    p.add_argument("--workload", default="b1-sgd", choices=list(registry()))
+    choices = [n for n, w in registry().items() if w.kind != "sweep"]  # sweeps: benchmarks.sweeps
+    p.add_argument("--workload", default="b1-sgd", choices=choices)
     p.add_argument("--recording", default="full", choices=("lean", "full"))
     p.add_argument("--epochs", type=int, help="override the workload's epochs")
     p.add_argument("--rounds", type=int, default=3, help="keep the fastest of this many")

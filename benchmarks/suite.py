@@ -15,7 +15,7 @@ import numpy as np
 
 from nn_core import blas, schedule
 
-from . import floor, landscape, machine
+from . import floor, landscape, machine, sweeps
 from .engines import Job, Outcome, TorchUnavailable, TorchWorker, has_one_by_one, run_ours
 from .workloads import Workload, registry
 
@@ -489,8 +489,24 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     failed: list[str] = []
+    sweep_lines: list[str] = []
     try:
         for w in chosen:
+            if w.kind == "sweep":  # its own measurement and report (benchmarks/sweeps.py)
+                try:
+                    sm = sweeps.measure(w, torch, args.quick)
+                except Exception as exc:
+                    failed.append(f"{w.name}: {type(exc).__name__}: {exc}")
+                    print(f"  {w.name:20} FAILED — {failed[-1]}", flush=True)
+                    continue
+                sweep_lines += sweeps.report(sm, args.quick)
+                print(
+                    f"  {w.name:20} ours 1 proc {sm.one_proc:.3f}s"
+                    + (f", 2 procs {sm.two_procs:.3f}s" if sm.two_procs is not None else "")
+                    + f"  [{sm.seconds:.0f}s]",
+                    flush=True,
+                )
+                continue
             comparison = w.kind == "comparison"
             rounds = min(args.rounds, MAX_COMPARISON_ROUNDS) if comparison else args.rounds
             refs = w.references
@@ -516,6 +532,8 @@ def main(argv: list[str] | None = None) -> int:
     for line in report(rows, threads, torch_note) if rows else []:
         print(line)
     for line in targets(rows, torch is not None):
+        print(line)
+    for line in sweep_lines:
         print(line)
     if not args.only or any("landscape" in n for n in args.only):
         print()

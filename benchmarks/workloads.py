@@ -1,7 +1,8 @@
 """The benchmark workloads: what is trained, for how long, on which data.
 
-A workload is either one run (an optimizer and a batch size, one seed) or a whole comparison (every
-run of a preset, for every seed, end to end through ``run_comparison``). Epoch counts are chosen
+A workload is either one run (an optimizer and a batch size, one seed), a whole comparison (every
+run of a preset, for every seed, end to end through ``run_comparison``) or a learning-rate sweep
+(``run_sweep``, measured by :mod:`benchmarks.sweeps`). Epoch counts are chosen
 so that nn_core takes roughly 0.2–3 s per workload on a 2-core machine; ``quick`` shrinks them
 for a smoke run.
 
@@ -25,6 +26,8 @@ import numpy as np
 from nn_core import ExperimentConfig
 from nn_core.config import DatasetConfig, RunConfig, TrainingConfig
 from nn_core.datasets import Dataset, make, prepare
+from nn_core.optimizers import RULES
+from nn_core.sweep import SweepConfig
 from nn_core.train import batch_size_of
 
 DIGITS_LIKE = "digits-like"
@@ -38,11 +41,13 @@ _FULL_RECORDING = {
 @dataclass(frozen=True)
 class Workload:
     name: str
-    kind: str  # "run": one run (a group of one); "comparison": run_comparison, every run, seed
+    kind: str  # "run": one run (a group of one); "comparison": run_comparison, every run, seed;
+    # "sweep": run_sweep(config, sweep), see benchmarks.sweeps
     config: ExperimentConfig  # epochs and seeds set; recording at the lean level
     description: str
     digits: bool = False  # trains on digits_like_arrays() instead of config.dataset
     references: bool = True  # also time torch and one-by-one (False: too long for a sweep)
+    sweep: SweepConfig | None = None  # kind "sweep" only
 
     @property
     def runs(self) -> tuple[RunConfig, ...]:
@@ -124,6 +129,18 @@ def _one_run(base: dict, run: dict) -> dict:
 
 
 SWEEP = "sweep-375"
+DEFAULT_SWEEP = "sweep-default"
+
+
+def default_sweep(quick: bool = False) -> SweepConfig:
+    """The issue's default sweep: every rule the engine has x 25 learning rates 10^(-5+k/4) x
+    3 seeds, then each rule's best and default rate on 10 fresh seeds, at batch 32.
+    ``quick``: 5 rates, 1 seed, 2 confirmation seeds (every rule still)."""
+    if quick:
+        return SweepConfig(rules=tuple(RULES), lr_points=5, seeds=1, confirm_seeds=2, batch_size=32)
+    return SweepConfig(rules=tuple(RULES), lr_points=25, seeds=3, confirm_seeds=10, batch_size=32)
+
+
 SWEEP_LRS = tuple(10 ** (-5 + k / 4) for k in range(25))
 
 
@@ -197,6 +214,18 @@ def registry(quick: bool = False) -> dict[str, Workload]:
         "learning-rate sweep: the default preset's 5 batch-32 rules x 25 learning rates "
         "10^(-5+k/4) x 3 seeds = 375 runs, one group, one update call per rule",
         references=False,
+    )
+    sweep = default_sweep(quick)
+    sweep_epochs = 2 if quick else default["training"]["epochs"]
+    out[DEFAULT_SWEEP] = Workload(
+        DEFAULT_SWEEP,
+        "sweep",
+        _lean(default, sweep_epochs),
+        f"the default sweep: default preset's data and network at batch 32, {len(sweep.rules)} "
+        f"rules x {sweep.lr_points} rates x {sweep.seeds} seeds + {len(sweep.rules)} x 2 x "
+        f"{sweep.confirm_seeds} confirmation runs = {sweep.n_runs()} runs, {sweep_epochs} epochs",
+        references=False,
+        sweep=sweep,
     )
     rules = [
         {"label": "SGD", "optimizer": "sgd", "lr": 0.05},

@@ -3,7 +3,9 @@
 The configuration lives under one plain session-state key (``CONFIG_KEY``) as a validated
 :class:`ExperimentConfig`, not in widget state: widget values vanish when their page is not
 rendered, and a page may run on its own. The configuration is mirrored in the URL query string
-(``?config=<compressed JSON>`` or ``?preset=<name>``) so a link reproduces a comparison.
+(``?config=<compressed JSON>`` or ``?preset=<name>``) so a link reproduces a comparison; the
+Sweeps page adds its own settings the same way (``?sweep=<compressed JSON>``,
+:mod:`dashboard.sweep_job`), which a configuration change keeps (``KEPT_PARAMS``).
 """
 
 from __future__ import annotations
@@ -32,38 +34,53 @@ HISTORY_SIZE = 4
 DEFAULT_PRESET = "default"
 SNAPSHOT_REQUEST_KEY = "lab_snapshot_request"  # training.snapshot_every as loaded, before budget
 MAX_LINK_CHARS = 64 * 1024  # a compressed, base64 configuration (the largest valid one ~4 KB)
+KEPT_PARAMS = ("sweep",)  # URL parameters of a page's own that a configuration change keeps
+
+
+def encode_doc(doc: Any) -> str:
+    """Compact, URL-safe form of a JSON document: zlib-compressed JSON in base64url."""
+    raw = json.dumps(doc, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+
+
+def decode_doc(
+    text: str,
+    what: str = "configuration",
+    max_chars: int = MAX_LINK_CHARS,
+    max_bytes: int = MAX_CONFIG_BYTES,
+) -> str:
+    """The JSON text inside an :func:`encode_doc` link; raises ConfigError (path ``url``,
+    naming ``what``) for anything malformed.
+
+    Bounded at every stage: the link's text (``max_chars``) before decoding, and the inflated
+    document (``max_bytes``) by a decompressor that stops there, so a small "zip bomb" link
+    cannot make the server allocate more than that."""
+    if len(text) > max_chars:
+        raise ConfigError(
+            "url", f"the link's {what} is {len(text):,} characters; the limit is {max_chars:,}"
+        )
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        inflate = zlib.decompressobj()
+        raw = inflate.decompress(base64.urlsafe_b64decode(padded.encode()), max_bytes + 1)
+    except (ValueError, zlib.error) as exc:
+        raise ConfigError("url", f"the link's {what} is damaged ({exc})") from None
+    if len(raw) > max_bytes or inflate.unconsumed_tail:
+        raise ConfigError("url", f"the link's {what} inflates to more than {max_bytes:,} bytes")
+    if not inflate.eof:
+        raise ConfigError("url", f"the link's {what} is damaged (it is cut short)")
+    return raw.decode("utf-8", errors="replace")
 
 
 def encode_config(config: ExperimentConfig) -> str:
     """Compact, URL-safe form of a configuration."""
-    raw = json.dumps(config.to_dict(), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(zlib.compress(raw, 9)).decode().rstrip("=")
+    return encode_doc(config.to_dict())
 
 
 def decode_config(text: str) -> ExperimentConfig:
-    """Inverse of :func:`encode_config`; raises ConfigError for anything malformed.
-
-    Bounded at every stage: the link's text (``MAX_LINK_CHARS``) before decoding, and the
-    inflated document (``MAX_CONFIG_BYTES``) by a decompressor that stops there, so a small
-    "zip bomb" link cannot make the server allocate more than that."""
-    if len(text) > MAX_LINK_CHARS:
-        raise ConfigError(
-            "url", f"the link's configuration is {len(text):,} characters; the limit is "
-            f"{MAX_LINK_CHARS:,}"
-        )  # fmt: skip
-    try:
-        padded = text + "=" * (-len(text) % 4)
-        inflate = zlib.decompressobj()
-        raw = inflate.decompress(base64.urlsafe_b64decode(padded.encode()), MAX_CONFIG_BYTES + 1)
-    except (ValueError, zlib.error) as exc:
-        raise ConfigError("url", f"the link's configuration is damaged ({exc})") from None
-    if len(raw) > MAX_CONFIG_BYTES or inflate.unconsumed_tail:
-        raise ConfigError(
-            "url", f"the link's configuration inflates to more than {MAX_CONFIG_BYTES:,} bytes"
-        )
-    if not inflate.eof:
-        raise ConfigError("url", "the link's configuration is damaged (it is cut short)")
-    return ExperimentConfig.from_json(raw.decode("utf-8", errors="replace"))
+    """Inverse of :func:`encode_config`; raises ConfigError for anything malformed, bounded as
+    :func:`decode_doc` says (``MAX_LINK_CHARS``, ``MAX_CONFIG_BYTES``)."""
+    return ExperimentConfig.from_json(decode_doc(text))
 
 
 def config_from_query(params: dict[str, Any]) -> tuple[ExperimentConfig | None, str | None, str]:
@@ -107,11 +124,20 @@ def set_config(
     session[PRESET_KEY] = preset
     if not edited:
         session[SNAPSHOT_REQUEST_KEY] = config.training.snapshot_every
+    mirror_config(params, config, preset)
+
+
+def mirror_config(params: Any, config: ExperimentConfig, preset: str | None) -> None:
+    """Put ``config`` in the URL (``?preset=`` when it is that preset unchanged, else
+    ``?config=``), replacing every other parameter but the pages' own (``KEPT_PARAMS``)."""
+    kept = {k: params[k] for k in KEPT_PARAMS if k in params}
     params.clear()
     if preset is not None and config == ExperimentConfig.preset(preset):
         params["preset"] = preset
     else:
         params["config"] = encode_config(config)
+    for key, value in kept.items():
+        params[key] = value
 
 
 def remember(session: Any, results: Any, preset: str | None) -> None:

@@ -8,7 +8,8 @@ import zipfile
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_source, export, sidebar
+from dashboard import data_source, export, sidebar, state
+from dashboard import sweep_job as links
 from dashboard.figures import sweeps as figs
 from dashboard.figures.style import rule_color
 from dashboard.page import download, setup
@@ -16,11 +17,21 @@ from dashboard.sweep_job import JOB_KEY, SweepJob
 from dashboard.text import md
 from nn_core import ConfigError, ExperimentConfig, tabular
 from nn_core.optimizers import RULES
-from nn_core.sweep import SWEEP_PRESETS, SweepConfig, best_setting, summarise_settings
+from nn_core.sweep import SWEEP_PRESETS, best_setting, summarise_settings
 
 config, _results, _colors, big = setup("Sweeps")
 rule_colors = {name: rule_color(name) for name in RULES}  # one colour per rule, every page
-SETTINGS_KEY = "lab_sweep_settings"
+SETTINGS_KEY = links.SETTINGS_KEY
+
+# The URL: ?sweep= restores the form (once per link); the page puts its settings back after a
+# page switch dropped them, and the comparison's ?config=/?preset= with them, so the address
+# bar always reproduces this page.
+link_warning = links.apply_link(st.session_state, st.query_params)
+if link_warning:
+    st.warning(link_warning)
+if "config" not in st.query_params and "preset" not in st.query_params:
+    state.mirror_config(st.query_params, config, st.session_state.get(state.PRESET_KEY))
+links.mirror_settings(st.session_state, st.query_params)
 
 st.caption(
     "Comparing optimizers at one learning rate measures the rate, not the rule. A sweep trains "
@@ -32,23 +43,21 @@ st.caption(
 )
 
 job: SweepJob | None = st.session_state.get(JOB_KEY)
-saved = st.session_state.get(SETTINGS_KEY, {})
+saved = {**links.DEFAULTS, "epochs": config.training.epochs}
+saved.update(st.session_state.get(SETTINGS_KEY, {}))
+lim = links.LIMITS
 
 with st.form("sweep_form", border=True):
     c1, c2, c3, c4 = st.columns([3, 2, 1, 1])
-    rules = c1.multiselect(
-        "Rules", list(RULES), default=saved.get("rules", ["sgd", "momentum", "adam"])
-    )
+    rules = c1.multiselect("Rules", list(RULES), default=saved["rules"])
     span = c2.select_slider(
-        "Learning rates (log₁₀)",
-        options=[-6, -5, -4, -3, -2, -1, 0, 1, 2],
-        value=saved.get("span", (-5, 1)),
+        "Learning rates (log₁₀)", options=list(links.SPAN_OPTIONS), value=tuple(saved["span"])
     )
-    points = c3.number_input("Points", 2, 100, saved.get("points", 25))
-    seeds = c4.number_input("Seeds", 1, 10, saved.get("seeds", 3))
+    points = c3.number_input("Points", *lim["points"], saved["points"])
+    seeds = c4.number_input("Seeds", *lim["seeds"], saved["seeds"])
     c5, c6, c7 = st.columns([1, 1, 2])
-    confirm = c5.number_input("Fresh seeds", 0, 30, saved.get("confirm", 10))
-    epochs = c6.number_input("Epochs", 1, 2000, saved.get("epochs", config.training.epochs))
+    confirm = c5.number_input("Fresh seeds", *lim["confirm"], saved["confirm"])
+    epochs = c6.number_input("Epochs", *lim["epochs"], min(saved["epochs"], lim["epochs"][1]))
     c7.markdown(" ")
     start = c7.form_submit_button("Run sweep", type="primary", disabled=bool(job and job.running))
 
@@ -62,6 +71,7 @@ if st.button(f"Talk demo: {talk.title}", help=talk.explanation, disabled=bool(jo
         "confirm": talk.sweep.confirm_seeds,
         "epochs": talk.epochs,
     }
+    links.mirror_settings(st.session_state, st.query_params)
     base = ExperimentConfig.preset(talk.comparison).with_training(epochs=talk.epochs)
     st.session_state[JOB_KEY] = SweepJob(base, talk.sweep).start()
     st.session_state["lab_sweep_note"] = talk.explanation
@@ -86,20 +96,12 @@ if start:
                 "confirm": int(confirm), "epochs": int(epochs)}  # fmt: skip
     st.session_state[SETTINGS_KEY] = settings
     try:
-        sweep = SweepConfig.from_dict(
-            {
-                "rules": rules,
-                "lr_min": 10.0 ** span[0],
-                "lr_max": 10.0 ** span[1],
-                "lr_points": int(points),
-                "seeds": int(seeds),
-                "confirm_seeds": int(confirm),
-            }
-        )
+        sweep = links.sweep_config(settings)
         base = config.with_training(epochs=int(epochs))
     except ConfigError as exc:
         st.error(f"Cannot start this sweep: {exc}")
     else:
+        links.mirror_settings(st.session_state, st.query_params)
         st.session_state[JOB_KEY] = SweepJob(base, sweep, uploaded_data()).start()
         st.session_state.pop("lab_sweep_note", None)
         st.rerun()

@@ -69,3 +69,116 @@ def test_the_sweep_is_one_group_with_one_update_call_per_rule():
     arch = build_architecture(config, data)
     theta0 = {s: initial_params(config, arch, s) for s in config.seeds}
     assert len(start_group(config, members, data, arch, theta0).blocks) == 5
+
+
+# --- the default sweep (benchmarks/sweeps.py) -----------------------------------------------
+
+
+def test_the_default_sweep_has_the_issues_run_count_for_every_rule_the_engine_has():
+    import dataclasses
+
+    from benchmarks.workloads import DEFAULT_SWEEP, SWEEP_LRS, default_sweep
+    from nn_core.optimizers import RULES
+
+    sweep = default_sweep()
+    assert sweep.rules == tuple(RULES) and sweep.batch_size == 32
+    np.testing.assert_allclose(sweep.grid, SWEEP_LRS, rtol=1e-12)  # 10^(-5+k/4), k = 0..24
+    # the issue's count: 9 rules x 25 rates x 3 seeds + 9 x 2 x 10 confirmation runs
+    nine = dataclasses.replace(sweep, rules=tuple(RULES)[:9])
+    assert nine.n_runs() == 9 * 25 * 3 + 9 * 2 * 10 == 855
+    assert sweep.n_runs() == len(RULES) * (25 * 3 + 2 * 10)
+    w = registry()[DEFAULT_SWEEP]
+    assert w.kind == "sweep" and w.sweep == sweep and w.config.training.epochs == 60
+    quick = registry(quick=True)[DEFAULT_SWEEP]
+    assert quick.sweep.n_runs() < sweep.n_runs() / 10 and quick.config.training.epochs < 60
+
+
+def test_torch_time_is_extrapolated_by_the_samples_time_per_step():
+    from benchmarks import sweeps
+
+    assert sweeps.extrapolate(2.0, 400, 10_000) == 2.0 / 400 * 10_000
+    assert sweeps.extrapolate(3.0, 600, 600) == 3.0
+    try:
+        sweeps.extrapolate(1.0, 0, 10)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a sample without steps must be refused")
+
+
+def test_spread_takes_evenly_spaced_items_with_both_ends():
+    from benchmarks import sweeps
+
+    items = list(range(11))
+    assert sweeps.spread(items, 3) == [0, 5, 10]
+    assert sweeps.spread(items, 1) == [0]
+    assert sweeps.spread(items, 20) == items
+    picked = sweeps.spread(list(range(100)), 7)
+    assert len(set(picked)) == 7 and picked[0] == 0 and picked[-1] == 99
+
+
+def test_the_split_covers_the_whole_time_in_the_replays_proportions():
+    from benchmarks import sweeps
+
+    phases = {"forward": 2.0, "loss": 1.0, "backward": 2.0, "update": 1.0, "evaluation": 2.0}
+    parts = sweeps.split(phases, replay_wall=10.0, train=5.0, total=8.0)
+    values = list(parts.values())
+    assert abs(sum(values) - 8.0) < 1e-12  # every second of the sweep is in one part
+    arith, update, record, overhead = values
+    assert overhead == 3.0  # outside the training loop
+    # 7 of the replay's 10 s were arithmetic (5 lapped + 2 unlapped loop), 1 update, 2 recording
+    assert abs(arith - 3.5) < 1e-12 and abs(update - 0.5) < 1e-12 and abs(record - 1.0) < 1e-12
+
+
+def test_the_floor_times_every_hidden_activation_and_its_derivative():
+    arch = Architecture((2, 16, 8, 1), ("tanh", "relu"), "binary")
+    rng = np.random.default_rng(0)
+    step = floor.step_activations(arch, 5, 32, rng)
+    assert len(step) == 2 * 2  # f and f' per hidden layer
+    assert [op.args[0].shape for op in step][::2] == [(5, 32, 16), (5, 32, 8)]
+    evaluation = floor.eval_activations(arch, 5, [320, 0, 80], rng)
+    assert [op.args[0].shape[1] for op in evaluation] == [320, 320, 80, 80]
+    for op in step + evaluation:
+        op()
+    f = floor.measure(arch, 5, 32, False, 320, 80, activations=True)
+    assert f.step_act_s > 0 and f.eval_act_s > 0
+    assert f.act_seconds(10, 2) == 10 * f.step_act_s + 2 * f.eval_act_s
+
+
+def test_the_sweep_benchmark_times_the_engines_sweep_path_and_reports_it():
+    import dataclasses
+
+    from benchmarks import sweeps
+    from nn_core.sweep import SweepConfig
+
+    w = registry(quick=True)["sweep-default"]
+    small = SweepConfig(rules=("sgd", "lion"), lr_points=2, seeds=2, confirm_seeds=1)
+    w = dataclasses.replace(w, sweep=small)
+    m = sweeps.measure(w, torch=None, quick=True, pool=False)
+    # every task run_sweep submitted was captured and replayed: 2 rules x 2 rates x 2 seeds,
+    # then the best and the default rate on one fresh seed (one run when they coincide)
+    runs = [r for t in m.captured for r in t.runs]
+    assert 2 * 2 * 2 + 2 <= len(runs) <= small.n_runs()
+    assert [g[0] for g in m.replay.groups] == [len(t.runs) for t in m.captured]
+    steps_per_run = w.config.training.epochs * 10  # 320 rows at batch 32
+    assert 0 < m.replay.run_steps <= len(runs) * steps_per_run
+    assert 0 < m.train_seconds < m.one_proc and m.floor.seconds > 0
+    sample = sweeps.torch_sample(m.captured)
+    assert [r[0] for r in sample.runs] == ["sgd"]  # one run a rule; lion has no torch.optim
+    text = "\n".join(sweeps.report(m, quick=True))
+    for needle in ("1 process", "floor", "lockstep arithmetic", "task overhead", "SKIP"):
+        assert needle in text
+
+
+def test_the_torch_sample_is_checked_against_our_steps_and_final_parameters():
+    from benchmarks import sweeps
+
+    theta = np.array([0.5, -1.0, 2.0])
+    rep = sweeps.Replay(finals={("sgd", 0.1, 0): (600, theta), ("adam", 10.0, 1): (3, theta)})
+    sample = sweeps.TorchSample("{}", 32, (("sgd", 0.1, 0), ("adam", 10.0, 1)))
+    diverged = np.array([np.nan, 1.0, 2.0])
+    same = sweeps.check(sample, [(600, theta + 1e-12), (3, diverged)], rep)
+    assert same.endswith("same") and "over the 1 finite runs" in same  # NaN runs left out
+    assert "steps equal: NO" in sweeps.check(sample, [(599, theta), (3, diverged)], rep)
+    off = sweeps.check(sample, [(600, theta + 1e-6), (3, diverged)], rep)
+    assert off.endswith("DIFFERENT") and "1.0e-06" in off

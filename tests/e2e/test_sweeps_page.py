@@ -40,3 +40,42 @@ def test_the_talk_demo_sweep_draws_every_chart(context_factory, server, size):
     assert not page.locator('[data-testid="stException"]').count()
     assert page.locator(PLOTS).count() >= 4
     shoot_charts(page, f"sweeps-{size}")
+
+
+def test_the_sweep_settings_travel_in_the_url_and_reopen_the_page(context_factory, server):
+    from urllib.parse import parse_qs, urlparse
+
+    from dashboard.sweep_job import decode_settings
+
+    context = context_factory(1500, 1000)
+    page = context.new_page()
+    open_app(page, server)
+    go_to(page, "Sweeps")
+    page.get_by_role("button", name="Talk demo").click()
+    page.get_by_role("button", name="Use these learning rates in the comparison").wait_for(
+        timeout=TIMEOUT
+    )
+    settle(page)
+    query = parse_qs(urlparse(page.url).query)
+    settings = decode_settings(query["sweep"][0])
+    assert settings["rules"] == ["sgd", "adam"] and settings["points"] == 11
+    link = page.url
+    # a page switch drops the parameter; coming back puts it back
+    go_to(page, "Data")
+    go_to(page, "Sweeps")
+    assert parse_qs(urlparse(page.url).query).get("sweep") == query["sweep"]
+    # the link opens the Sweeps page in a new session with the talk demo's settings
+    fresh = context.new_page()
+    fresh.goto(link)
+    fresh.get_by_role("heading", name="Sweeps", exact=True).first.wait_for(timeout=TIMEOUT)
+    settle(fresh)
+    main = fresh.locator('[data-testid="stMain"]')  # the sidebar has an Epochs field too
+    assert main.get_by_label("Points", exact=True).input_value() == "11"
+    assert main.get_by_label("Fresh seeds", exact=True).input_value() == "3"
+    assert main.get_by_label("Epochs", exact=True).input_value() == "30"
+    assert "Ignored" not in main_text(fresh)
+    # a damaged link: one warning, the form's defaults, no traceback
+    fresh.goto(link.split("?")[0] + "?sweep=damaged-link")
+    fresh.get_by_text("Ignored the sweep settings in the link").wait_for(timeout=TIMEOUT)
+    assert "Traceback" not in main_text(fresh)
+    assert main.get_by_label("Points", exact=True).input_value() == "25"
