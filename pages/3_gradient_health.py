@@ -93,7 +93,7 @@ def live_health(res: Results) -> None:
     """A comparison training live: one run's gradient heat map, its update ratios and the
     diagnosis so far, redrawn as epochs finish."""
     labels = [r.label for r in res.config.runs]
-    run = st.selectbox("Run", labels, key="gh_live_run")
+    run = st.columns([1, 2])[0].selectbox("Run", labels, key="gh_live_run")
     seed = res.config.seeds[0]
     g = res.gradients[(res.gradients["run"] == run) & (res.gradients["seed"] == seed)]
     if g.empty:
@@ -101,9 +101,13 @@ def live_health(res: Results) -> None:
         return
     for f in diagnosis.diagnose(g, diagnosis.outcome(res.summary, run, seed)):
         LEVEL[f.level](f"**{f.title}.** {f.detail}")
-    heat = live_view.figure(
-        "heat", res, partial(gradients.norm_heatmap, g, big, gradients.norm_range(g)), run, big
-    )
+    epochs = res.config.training.epochs
+
+    def heatmap():  # the whole training's width: the map fills in from the left
+        fig = gradients.norm_heatmap(g, big, gradients.norm_range(g))
+        return fig.update_xaxes(range=[-0.5, epochs + 0.5]).update_layout(uirevision="live")
+
+    heat = live_view.figure("heat", res, heatmap, run, big)
     st.plotly_chart(heat, key="gh_live_heat")
     st.caption("Colour scale: the range recorded so far (it widens as training goes on).")
     ratio = live_view.figure(
