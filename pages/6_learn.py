@@ -32,7 +32,8 @@ with rules_tab:
             with st.expander("The algorithm, step by step"):
                 st.code(rule.doc, language=None)
             left, right = st.columns([3, 2])
-            left.dataframe(learn.hyper_table(name), hide_index=True, width="stretch")
+            # a static table, not an interactive grid: eleven grids made this page slow to draw
+            left.table(learn.hyper_table(name), hide_index=True)
             if name in keras:
                 right.info(f"**In Keras:** {keras[name]}")
 
