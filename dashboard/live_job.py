@@ -182,6 +182,12 @@ class LiveJob:
                 self._built_version = self.version
             return self._view
 
+    def release(self) -> None:
+        """Drop the trained groups once the results are kept elsewhere (they hold a second
+        copy of every weight snapshot)."""
+        with self._lock:
+            self._live, self._snapshot = None, None
+
     @property
     def results(self) -> Results | None:
         """The final results, once the thread has ended (cancelled ones are marked so)."""

@@ -19,6 +19,7 @@ from nn_core.datasets import Dataset
 
 from . import runner, state
 from .live_job import JOB_KEY, PUBLISH_SECONDS, LiveJob
+from .text import md
 
 FIGURES_KEY = "lab_live_figures"
 DRAWN_KEY = "lab_live_drawn"  # when the charts were last built, what it took, from what
@@ -62,10 +63,12 @@ def keep_finished() -> None:
     st.session_state.pop(FIGURES_KEY, None)
     st.session_state.pop(DRAWN_KEY, None)
     if job.error:
-        st.session_state[state.NOTICE_KEY] = f"Live training failed: {job.error}"
+        st.session_state[state.NOTICE_KEY] = f"Live training failed: {md(job.error)}"
+        job.release()
         return
     results = job.results
     if results is None:
+        job.release()
         return
     if job.report is not None:
         results.data_report = dict(job.report)
@@ -77,6 +80,7 @@ def keep_finished() -> None:
     else:
         runner.CACHE.put(runner.cache_key(job.config, job.fingerprint), results)
     state.remember(st.session_state, results, job.name)
+    job.release()
 
 
 def panel(draw: Callable[[Results], None]) -> bool:
