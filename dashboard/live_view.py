@@ -53,6 +53,16 @@ def start(
     return job
 
 
+def discard() -> None:
+    """Cancel the session's live job without keeping it (a comparison run without live
+    updates replaces it)."""
+    job = active()
+    if job is not None:
+        job.cancel()
+        job.kept = True
+        job.release()
+
+
 def keep_finished() -> None:
     """Once the job has ended: its results become the session's (and, when it ran to the end,
     go into the shared cache like any comparison's); a cancelled one says what it kept."""

@@ -860,6 +860,7 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
         if st.session_state.get(LIVE_KEY):
             _start_live(config)
         else:
+            live_view.discard()
             _run(config)
     _recover_partial()
     live_view.keep_finished()

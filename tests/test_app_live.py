@@ -115,3 +115,20 @@ def test_live_runs_of_the_gradient_presets_equal_plain_runs(preset):
     assert results.config == config
     _, plain, _ = runner.run(config, executor="inline", cache=runner.ResultCache())
     assert_same(results, plain)
+
+
+def test_a_plain_run_during_a_live_one_replaces_it():
+    at = live_app(epochs=400, pace=10)
+    run_button(at).click().run()
+    job = at.session_state[JOB_KEY]
+    wait_until(lambda: job.epoch >= 1)
+    at.sidebar.toggle(key="lab_live").set_value(False).run()
+    at.sidebar.number_input(key="w_tr_epochs").set_value(3).run()
+    run_button(at).click().run()
+    no_exception(at, "plain run")
+    job.wait(30)
+    assert not job.running and job.cancelled  # stopped, not left training
+    at.run()
+    results = at.session_state[state.RESULTS_KEY]
+    assert results.config.training.epochs == 3 and not results.cancelled  # the plain run's
+    assert "Pause" not in buttons(at)
