@@ -1,13 +1,16 @@
-"""A comparison trained live in a background thread of one dashboard session.
+"""A comparison trained live for one dashboard session, in a process of its own.
 
-The thread belongs to the session's state, not to a script run, so clicks rerun the page while
-training goes on. It advances a :class:`nn_core.live.LiveComparison` one epoch of every run at a
-time and, at most every :data:`PUBLISH_SECONDS` (and whenever it pauses or ends), publishes the
-comparison so far as a :class:`~nn_core.Results` that the pages draw. Play, Pause, Step (one
-epoch) and Cancel take effect at the next epoch boundary (Cancel also within a long epoch).
+The training runs :func:`nn_core.live.serve` in a separate process (the local pool's
+``forkserver`` context: never a fork of the threaded server), so it never competes with the
+server's sessions for Python's lock; a thread of this session relays what it sends. The job
+belongs to the session's state, not to a script run, so clicks rerun the page while training
+goes on. The process publishes the records so far at most every ``PUBLISH_SECONDS`` (and
+whenever it pauses or ends); :attr:`LiveJob.view` turns the latest into a
+:class:`~nn_core.Results` when a page draws it. Play, Pause, Step (one epoch) and Cancel take
+effect at the next epoch boundary (Cancel also within a long epoch).
 
-Each session has its own job and its own thread: sessions never see each other's runs, and one
-session's live training only shares the server's cores with the others, never blocks them.
+Each session has its own job and its own process: sessions never see each other's runs, and one
+session's live training shares the machine's cores with the others but never blocks them.
 """
 
 from __future__ import annotations
@@ -16,14 +19,19 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from nn_core import ExperimentConfig, Results
+from nn_core.data import make as make_dataset
 from nn_core.datasets import Dataset
-from nn_core.live import LiveComparison
+from nn_core.live import PUBLISH_SECONDS, serve
+from nn_core.schedule import LocalPool
+from nn_core.train import build_architecture
 
 JOB_KEY = "lab_live_job"
-PUBLISH_SECONDS = 0.2  # the charts' update cadence is at most this (the page polls as often)
 IDLE_SECONDS = 5.0  # paused this long, the page stops polling (until Play or Step)
 PACES = {0: "full speed", 30: "30 epochs/s", 10: "10 epochs/s", 3: "3 epochs/s"}
+__all__ = ["IDLE_SECONDS", "JOB_KEY", "PACES", "PUBLISH_SECONDS", "LiveJob"]
 
 
 @dataclass
@@ -43,48 +51,68 @@ class LiveJob:
     error: str = ""
     kept: bool = False  # the session has taken the final results (state.remember)
     started: float = field(default_factory=time.perf_counter)
-    _playing: bool = True
-    _waiting_since: float | None = None  # when the thread began waiting for Play or Step
-    _steps: int = 0  # epochs still to train while paused (Step)
+    _playing: bool = True  # what was asked last (the process acts at its next epoch)
+    _steps: int = 0
     _cancel: bool = False
-    _wake: threading.Condition = field(default_factory=threading.Condition)
+    _waiting_since: float | None = None  # when the process said it waits for Play or Step
+    _conn: object = None
+    _send_lock: threading.Lock = field(default_factory=threading.Lock)
     _thread: threading.Thread | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
-    _live: LiveComparison | None = None
     _snapshot: tuple | None = None  # the records last published
     _view: Results | None = None
     _built_version: int = -1
+    _data_arch: tuple | None = None
 
     def start(self, playing: bool = True) -> LiveJob:
         self._playing = playing
         self.epochs = self.config.training.epochs
-        self._thread = threading.Thread(target=self._work, name="live", daemon=True)
+        ctx = LocalPool.context()
+        mine, theirs = ctx.Pipe()
+        process = ctx.Process(
+            target=serve,
+            args=(theirs, self.config, self.data, playing, self.pace),
+            name="live-training",
+            daemon=True,
+        )
+        process.start()
+        theirs.close()  # the child's end: when the child exits, our recv() ends
+        self._conn = mine
+        self._thread = threading.Thread(target=self._relay, args=(process,), daemon=True)
         self._thread.start()
         return self
 
     # --- controls (any thread) ---------------------------------------------------------------
 
+    def _send(self, *msg) -> None:
+        with self._send_lock:
+            try:
+                self._conn.send(msg)
+            except (OSError, EOFError, BrokenPipeError, AttributeError):
+                pass  # the process has ended
+
     def play(self) -> None:
-        with self._wake:
-            self._playing, self._steps = True, 0
-            self._wake.notify_all()
+        self._playing, self._steps = True, 0
+        self._send("play")
 
     def pause(self) -> None:
-        with self._wake:
-            self._playing, self._steps = False, 0
-            self._wake.notify_all()
+        self._playing, self._steps = False, 0
+        self._send("pause")
 
     def step(self) -> None:
         """Train one more epoch, then pause."""
-        with self._wake:
-            self._playing = False
-            self._steps += 1
-            self._wake.notify_all()
+        self._playing = False
+        self._steps += 1
+        self._waiting_since = None
+        self._send("step")
 
     def cancel(self) -> None:
-        with self._wake:
-            self._cancel = True
-            self._wake.notify_all()
+        self._cancel = True
+        self._send("cancel")
+
+    def set_pace(self, pace: float) -> None:
+        self.pace = pace
+        self._send("pace", pace)
 
     @property
     def running(self) -> bool:
@@ -92,12 +120,13 @@ class LiveJob:
 
     @property
     def paused(self) -> bool:
+        """Pause was asked (the process stops at its next epoch boundary)."""
         return not self._playing and self._steps == 0 and self.running
 
     @property
     def waiting(self) -> bool:
-        """The thread is waiting for Play or Step (what it trained is published)."""
-        return self._waiting_since is not None
+        """The process waits for Play or Step (what it trained is published)."""
+        return self._waiting_since is not None and self.running
 
     @property
     def idle(self) -> bool:
@@ -113,82 +142,73 @@ class LiveJob:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    # --- the thread ---------------------------------------------------------------------------
+    # --- the relay thread ----------------------------------------------------------------------
 
-    def _work(self) -> None:
+    def _relay(self, process) -> None:
         try:
-            live = LiveComparison(self.config, self.data)
-            self._publish(live)
-            last, cost = time.perf_counter(), 0.0
-            while not live.done:
-                if live.epoch != self.epoch and not self._may_train():
-                    self._publish(live)  # paused: show every epoch trained before waiting
-                if not self._wait_turn():
-                    live.stop()
+            while True:
+                msg = self._conn.recv()
+                if msg[0] == "progress":
+                    self._progress(msg[1])
+                elif msg[0] == "error":
+                    self.error = msg[1]
+                elif msg[0] == "done":
                     break
-                began = time.perf_counter()
-                live.advance(cancel=lambda: self._cancel)
-                with self._wake:
-                    if self._steps:
-                        self._steps -= 1
-                    pausing = not self._playing and self._steps == 0
-                now = time.perf_counter()
-                if pausing or live.done or now - last >= max(PUBLISH_SECONDS, 2 * cost):
-                    self._publish(live)
-                    last = time.perf_counter()
-                    cost = last - now  # publishing at most a third of the time leaves the
-                    # rest to training
-                if self.pace and not live.done:  # slow motion: wait out the epoch's share
-                    with self._wake:
-                        self._wake.wait_for(lambda: self._cancel, 1 / self.pace - (now - began))
-            self._publish(live)
-        except Exception as exc:  # shown on the page; the session goes on
-            self.error = f"{type(exc).__name__}: {exc}"
-
-    def _may_train(self) -> bool:
-        with self._wake:
-            return self._cancel or self._playing or self._steps > 0
-
-    def _wait_turn(self) -> bool:
-        """Block while paused; False when cancelled."""
-        with self._wake:
-            self._waiting_since = time.perf_counter()
-            self._wake.wait_for(lambda: self._cancel or self._playing or self._steps > 0)
+        except (EOFError, OSError):
+            if not self.error and self._snapshot is None:
+                self.error = "the training process ended unexpectedly"
+        finally:
             self._waiting_since = None
-            return not self._cancel
+            self._conn.close()
+            process.join(5)
 
-    def _publish(self, live: LiveComparison) -> None:
-        """Hand the records so far to the pages (copies: cheap); their tables are built by
-        :attr:`view` when a page asks, so versions nobody draws cost nothing."""
-        snap = live.snapshot()
-        with self._lock:
-            self._live, self._snapshot = live, snap
-            self.version += 1
-        self.epoch = live.epoch
-        self.fraction = live.steps_done / max(live.total_steps, 1)
-        self.seconds = live.seconds
-        left = live.epochs - live.epoch
-        per_epoch = live.seconds / live.epoch if live.epoch else None
+    def _progress(self, p: dict) -> None:
+        if "snapshot" in p:
+            with self._lock:
+                self._snapshot = p["snapshot"]
+                self.version += 1
+        self.epoch, self.epochs = p["epoch"], p["epochs"]
+        self.fraction, self.seconds = p["fraction"], p["seconds"]
+        if p["waiting"]:
+            self._steps = 0
+            self._waiting_since = self._waiting_since or time.perf_counter()
+        else:
+            self._waiting_since = None
+        left = self.epochs - self.epoch
+        per_epoch = self.seconds / self.epoch if self.epoch else None
         if self.pace:
             per_epoch = max(per_epoch or 0.0, 1 / self.pace)
-        self.eta = None if per_epoch is None or live.done else left * per_epoch
+        self.eta = None if per_epoch is None or p["done"] else left * per_epoch
+
+    # --- what the pages draw -------------------------------------------------------------------
 
     @property
     def view(self) -> Results | None:
         """The comparison so far (the same object until the next publication)."""
         with self._lock:
             if self._snapshot is not None and self._built_version != self.version:
-                self._view = self._live.build(self._snapshot)
+                records, incomplete = self._snapshot
+                data, arch = self._shape()
+                self._view = Results.from_records(self.config, data, arch, records, incomplete)
                 self._built_version = self.version
             return self._view
 
+    def _shape(self):
+        """The data and architecture the records belong to (built here, once: the process
+        has its own)."""
+        if self._data_arch is None:
+            data = self.data
+            if data is None:
+                data = make_dataset(self.config.dataset, dtype=np.dtype(self.config.training.dtype))
+            self._data_arch = (data, build_architecture(self.config, data))
+        return self._data_arch
+
     def release(self) -> None:
-        """Drop the trained groups once the results are kept elsewhere (they hold a second
-        copy of every weight snapshot)."""
+        """Drop the last published records once the results are kept elsewhere."""
         with self._lock:
-            self._live, self._snapshot = None, None
+            self._snapshot = None
 
     @property
     def results(self) -> Results | None:
-        """The final results, once the thread has ended (cancelled ones are marked so)."""
+        """The final results, once training has ended (cancelled ones are marked so)."""
         return None if self.running else self.view

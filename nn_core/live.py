@@ -148,3 +148,110 @@ class LiveComparison:
         """The comparison as far as it has trained (``cancelled`` until it is done and was not
         stopped); when done, the same tables as ``run_comparison`` (timings aside)."""
         return self.build(self.snapshot())
+
+
+# --- serving a live comparison from another process ---------------------------------------------
+
+PUBLISH_SECONDS = 0.2  # publish at most this often (and when pausing or done)
+PAUSE_LIMIT = 30 * 60  # a comparison left paused this long, or by a gone parent, is stopped
+
+
+def serve(conn, config: ExperimentConfig, data: Dataset | None, playing: bool, pace: float):
+    """Train ``config`` live for whoever holds the other end of ``conn`` (a
+    ``multiprocessing`` connection): the dashboard runs this in a process of its own, so the
+    training never competes with the server for Python's lock.
+
+    Receives ``("play",)``, ``("pause",)``, ``("step",)`` (one epoch, then pause),
+    ``("cancel",)`` and ``("pace", epochs_per_second)`` (0: full speed); they take effect at the
+    next epoch boundary (cancel also within a long epoch). Sends ``("progress", dict)`` with
+    ``epoch``, ``epochs``, ``fraction``, ``seconds`` (training time), ``waiting`` and, when
+    published, ``snapshot`` (:meth:`LiveComparison.snapshot`); ``("error", text)`` if
+    training fails; and ``("done",)`` last. Publishes at most every :data:`PUBLISH_SECONDS`
+    (or twice what publishing costs), and always on pausing and at the end."""
+    ctl = {"playing": playing, "steps": 0, "cancel": False, "pace": pace}
+
+    def handle(msg) -> None:
+        kind = msg[0]
+        if kind == "play":
+            ctl.update(playing=True, steps=0)
+        elif kind == "pause":
+            ctl.update(playing=False, steps=0)
+        elif kind == "step":
+            ctl.update(playing=False, steps=ctl["steps"] + 1)
+        elif kind == "cancel":
+            ctl["cancel"] = True
+        elif kind == "pace":
+            ctl["pace"] = float(msg[1])
+
+    def drain() -> None:
+        while conn.poll():
+            handle(conn.recv())
+
+    def may_train() -> bool:
+        return ctl["cancel"] or ctl["playing"] or ctl["steps"] > 0
+
+    def send(live: LiveComparison, snapshot: bool, waiting: bool = False) -> None:
+        conn.send((
+            "progress",
+            {
+                "epoch": live.epoch,
+                "epochs": live.epochs,
+                "fraction": live.steps_done / max(live.total_steps, 1),
+                "seconds": live.seconds,
+                "waiting": waiting,
+                "done": live.done,
+                **({"snapshot": live.snapshot()} if snapshot else {}),
+            },
+        ))  # fmt: skip
+
+    try:
+        live = LiveComparison(config, data)
+        send(live, True)
+        published, last, cost = 0, time.perf_counter(), 0.0
+        while not live.done:
+            drain()
+            if not may_train():
+                send(live, live.epoch != published, waiting=True)
+                published = live.epoch
+                started = time.perf_counter()
+                while not may_train():  # paused: wait for Play, Step or Cancel
+                    if not conn.poll(PAUSE_LIMIT - (time.perf_counter() - started)):
+                        ctl["cancel"] = True  # left paused (or the parent is gone)
+                        break
+                    handle(conn.recv())
+                send(live, False)
+            if ctl["cancel"]:
+                live.stop()
+                break
+            began = time.perf_counter()
+            live.advance(cancel=lambda: drain() or ctl["cancel"])
+            if ctl["steps"]:
+                ctl["steps"] -= 1
+            drain()
+            now = time.perf_counter()
+            pausing = not may_train()
+            if pausing or live.done or now - last >= max(PUBLISH_SECONDS, 2 * cost):
+                send(live, True)
+                published, last = live.epoch, time.perf_counter()
+                cost = last - now
+            elif ctl["pace"]:
+                send(live, False)  # the epoch counter moves on every epoch in slow motion
+            if ctl["pace"] and not live.done:  # slow motion: wait out the epoch's share
+                end = began + 1 / ctl["pace"]
+                while not ctl["cancel"] and (left := end - time.perf_counter()) > 0:
+                    if conn.poll(left):
+                        handle(conn.recv())
+        send(live, True)
+    except (EOFError, BrokenPipeError, OSError):
+        return  # the parent is gone
+    except Exception as exc:  # the parent shows it; nothing is left running
+        try:
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+        except (EOFError, BrokenPipeError, OSError):
+            return
+    try:
+        conn.send(("done",))
+    except (EOFError, BrokenPipeError, OSError):
+        pass
+    finally:
+        conn.close()

@@ -55,7 +55,7 @@ def test_a_live_run_draws_as_it_trains_and_ends_equal_to_a_plain_run():
     assert len(at.main.get("plotly_chart")) >= 2  # the heat map and the update ratios
     at.switch_page("pages/5_data.py").run()
     assert any("Training live" in i.value for i in at.main.info)  # said where to watch it
-    job.pace = 0  # the rest at full speed
+    job.set_pace(0)  # the rest at full speed
     job.wait(120)
     at.switch_page("pages/1_loss_curves.py").run()
     no_exception(at, "after training")
@@ -83,6 +83,7 @@ def test_pause_step_play_and_cancel_from_the_page():
     wait_until(lambda: job.waiting and job.epoch >= paused_at + 1)
     time.sleep(0.3)
     assert job.epoch == paused_at + 1 and job.running  # one epoch, then paused again
+    at.run()
     next(b for b in at.main.button if b.label == "Play").click().run()
     wait_until(lambda: job.epoch >= paused_at + 3)
     next(b for b in at.main.button if b.label == "Cancel").click().run()
