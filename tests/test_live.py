@@ -194,3 +194,24 @@ def test_a_failing_comparison_reports_an_error_instead_of_dying_silently():
     job = LiveJob(config, data="not a dataset").start()
     job.wait(30)
     assert not job.running and job.error and job.results is None
+
+
+def test_the_training_process_ends_when_its_session_is_gone():
+    """A paused live comparison whose parent closed its end of the pipe (a session gone, a
+    server stopped) does not stay behind."""
+    from nn_core.live import serve
+    from nn_core.schedule import LocalPool
+
+    ctx = LocalPool.context()
+    mine, theirs = ctx.Pipe()
+    process = ctx.Process(target=serve, args=(theirs, comparison(epochs=50), None, False, 0))
+    process.start()
+    theirs.close()
+    first = mine.recv()
+    assert first[0] == "progress" and first[1]["epoch"] == 0
+    while not mine.recv()[1]["waiting"]:  # started paused: it says so and waits
+        pass
+    assert process.is_alive()
+    mine.close()
+    process.join(30)
+    assert not process.is_alive() and process.exitcode == 0
