@@ -72,3 +72,9 @@ def executor() -> LocalPool | Cluster | None:
             return local_pool()
         st.error(f"Not trained: {exc}", icon="⚠️")
         return None
+
+
+def task_executor(where: LocalPool | Cluster):
+    """The ``concurrent.futures`` executor behind :func:`executor`'s choice (what
+    ``nn_core.run_sweep`` takes): the pool's worker processes or the cluster's."""
+    return where.executor() if isinstance(where, LocalPool) else where.executor

@@ -167,6 +167,7 @@ class SweepJob:
     config: ExperimentConfig
     sweep: SweepConfig
     data: Dataset | None = None  # an uploaded file's data; None = the configured dataset
+    executor: Any = None  # where the tasks train (None: in the job's thread)
     store: Store = field(default_factory=Store)
     progress: SweepProgress | None = None
     results: SweepResults | None = None
@@ -185,6 +186,7 @@ class SweepJob:
             self.results = run_sweep(
                 self.config,
                 self.sweep,
+                executor=self.executor,
                 progress=self._on_progress,
                 cancel=self._cancel.is_set,
                 store=self.store,

@@ -8,7 +8,7 @@ import zipfile
 import pandas as pd
 import streamlit as st
 
-from dashboard import data_source, export, sidebar, state
+from dashboard import compute, data_source, export, sidebar, state
 from dashboard import sweep_job as links
 from dashboard.figures import sweeps as figs
 from dashboard.figures.style import rule_color
@@ -73,6 +73,8 @@ if st.button(f"Talk demo: {talk.title}", help=talk.explanation, disabled=bool(jo
     }
     links.mirror_settings(st.session_state, st.query_params)
     base = ExperimentConfig.preset(talk.comparison).with_training(epochs=talk.epochs)
+    # a known, small sweep (about a second of training): here, in the job's thread, where
+    # handing its tasks to worker processes would cost more than half as much again
     st.session_state[JOB_KEY] = SweepJob(base, talk.sweep).start()
     st.session_state["lab_sweep_note"] = talk.explanation
     st.rerun()
@@ -102,7 +104,13 @@ if start:
         st.error(f"Cannot start this sweep: {exc}")
     else:
         links.mirror_settings(st.session_state, st.query_params)
-        st.session_state[JOB_KEY] = SweepJob(base, sweep, uploaded_data()).start()
+        data = uploaded_data()
+        where = compute.executor()
+        if where is None:  # the scheduler named in the sidebar cannot be used: said why
+            st.stop()
+        st.session_state[JOB_KEY] = SweepJob(
+            base, sweep, data, executor=compute.task_executor(where)
+        ).start()
         st.session_state.pop("lab_sweep_note", None)
         st.rerun()
 
