@@ -434,7 +434,7 @@ def train_step(
     """One step of every run: forward, loss, backward, divergence check, clip, update, and the
     step's recording (gradient statistics at the epoch's ``last`` step, ``step_losses``)."""
     net = g.net
-    cache = net.forward(xb, masks)
+    cache = net.forward_pass(xb, masks)  # a lone run's arrays are 2-D (no run axis)
     lap("forward")
     values, dlogits = losses.loss_and_grad(net.arch.task, cache.logits, yb)
     lap("loss")
@@ -486,6 +486,7 @@ def clip_gradients(grads: Array, clip: Array) -> None:
 def record_gradients(g: Group, epoch: int, before: Array, cache: Cache) -> None:
     """Per-layer gradient statistics and unit health of every active run, in one call each."""
     many = g.stats.compute_many(g.grads, g.params, before)
+    cache = cache.stacked()
     layers = zip(g.arch.activations, cache.pre, cache.outputs, strict=True)
     health = np.stack([unit_health_many(a, z, h) for a, z, h in layers], axis=1).tolist()
     for m in g.members:
