@@ -69,9 +69,13 @@ def _ce_terms(z: Array, idx: tuple, zmax: Array, s: Array) -> Array:
 
 
 def _mean(terms: Array, z: Array) -> Array:
-    """Each network's mean of its terms (G,), reduced over its own rows only ((1,) for the
-    (N, …) terms of a lone network without the network axis)."""
-    flat = terms.reshape(1 if z.ndim == 2 else len(terms), -1)
+    """Each network's mean of its terms (G,), reduced over its own rows only. A lone
+    network's terms without the network axis are one contiguous block: summed as a whole (the
+    same pairwise sum as its row of a (G, N·k) reshape), then put in a (1,) array, which costs
+    less than a reduction along an axis."""
+    if z.ndim == 2:
+        return np.array([np.add.reduce(terms, axis=None) / terms.size])
+    flat = terms.reshape(len(terms), -1)
     return np.add.reduce(flat, axis=1) / flat.shape[1]
 
 
@@ -127,12 +131,18 @@ def batched_score(task: str, z: Array, y: Array) -> Array:
     """:func:`score` of G networks at once on the same targets ``y`` (N, …); the result is (G,),
     and ``batched_score(task, z, y)[g] == score(task, z[g], y)`` exactly."""
     if task == "binary":
-        return np.mean((z[..., 0] > 0) == (y[:, 0] > 0.5), axis=1)
+        return _fraction((z[..., 0] > 0) == (y[:, 0] > 0.5))
     if task == "multiclass":
-        return np.mean(np.argmax(z, axis=2) == y, axis=1)
+        return _fraction(np.argmax(z, axis=2) == y)
     res = (y - z) ** 2
     ss_res = np.add.reduce(res.reshape(len(res), -1), axis=1).astype(np.float64)  # as float()
     ss_tot = float(np.sum((y - y.mean(axis=0)) ** 2))
     if ss_tot > 0:
         return 1.0 - ss_res / ss_tot
     return np.full(len(z), np.nan)
+
+
+def _fraction(hits: Array) -> Array:
+    """Fraction of True per row of ``hits`` (G, N): ``np.mean(hits, axis=1)`` without its
+    Python wrapper (the same float64 count divided by N: exact sums of 0/1, one rounding)."""
+    return np.add.reduce(hits, axis=1, dtype=np.float64) / hits.shape[1]

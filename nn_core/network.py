@@ -305,18 +305,23 @@ class Network:
     def loss(self, X: Array, y: Array, masks: list[Array | None] | None = None) -> Array:
         """Loss of every run (R,) at the current parameters, L2 term included; evaluation mode
         unless ``masks`` are given."""
-        z = self.forward(X, masks).logits
+        z = self._logits(X, masks)
         return losses.batched_loss(self.arch.task, z, y) + self.l2_penalty()
 
     def evaluate(self, X: Array, y: Array) -> tuple[Array, Array]:
         """(data loss without the L2 term, accuracy or R²) of every run, each (R,), in
         evaluation mode on the targets ``y`` shared by every run."""
-        z = self.forward(X).logits
+        z = self._logits(X)
         return losses.batched_loss(self.arch.task, z, y), losses.batched_score(self.arch.task, z, y)
 
     def logits(self, X: Array) -> Array:
         """Evaluation-mode logits (R, B, k)."""
-        return self.forward(X).logits
+        return self._logits(X)
+
+    def _logits(self, X: Array, masks: list[Array | None] | None = None) -> Array:
+        """Logits (R, B, k) without stacking the rest of a lone network's cache."""
+        z = self.forward_pass(X, masks).logits
+        return z[None] if z.ndim == 2 else z
 
 
 def _without_run_axis(cache: Cache) -> Cache:

@@ -433,13 +433,19 @@ def train_step(
 ) -> None:
     """One step of every run: forward, loss, backward, divergence check, clip, update, and the
     step's recording (gradient statistics at the epoch's ``last`` step, ``step_losses``)."""
+    # Without a timer the laps are skipped, not called: seven calls are a few per cent of a
+    # small network's step.
+    timed = lap is not _no_lap
     net = g.net
     cache = net.forward_pass(xb, masks)  # a lone run's arrays are 2-D (no run axis)
-    lap("forward")
+    if timed:
+        lap("forward")
     values, dlogits = losses.loss_and_grad(net.arch.task, cache.logits, yb)
-    lap("loss")
+    if timed:
+        lap("loss")
     net.backward(cache, dlogits)
-    lap("backward")
+    if timed:
+        lap("backward")
     g.step += 1
     if net.arch.l2:
         values = values + net.l2_penalty()
@@ -448,13 +454,15 @@ def train_step(
         stop_diverged(g, values)
     if g.clip is not None:
         clip_gradients(g.grads, g.clip)
-    lap("bookkeeping")
+    if timed:
+        lap("bookkeeping")
     first = g.step == 1
     if first or last:
         before = g.params.copy()
     for b in g.blocks:
         b.rule.update(b.params, b.grads, b.state, b.hp)
-    lap("update")
+    if timed:
+        lap("update")
     if first:
         record_gradients(g, 0, before, cache)
     if last:
@@ -463,7 +471,8 @@ def train_step(
         for m in g.members:
             if m.active:
                 m.record.step_loss.append((g.step, epoch, values[m.row]))
-    lap("recording")
+    if timed:
+        lap("recording")
 
 
 def stop_diverged(g: Group, values: list[float]) -> None:

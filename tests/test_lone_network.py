@@ -47,10 +47,11 @@ def nets(activation, task, *, dropout=0.0, l2=0.0, dtype=np.float64, batch=7):
     return stack, lone, X, y, masks
 
 
+@pytest.mark.parametrize("batch", [7, 300])  # 300: past the blocks of NumPy's pairwise sums
 @pytest.mark.parametrize("task", TASKS)
 @pytest.mark.parametrize("activation", list(ACTIVATIONS))
-def test_lone_network_equals_its_row_of_a_stack(activation, task):
-    stack, lone, X, y, _ = nets(activation, task)
+def test_lone_network_equals_its_row_of_a_stack(activation, task, batch):
+    stack, lone, X, y, _ = nets(activation, task, batch=batch)
     values, cache = stack.loss_and_grad(X, y)
     for r, net in enumerate(lone):
         value, one = net.loss_and_grad(X, y)
