@@ -32,7 +32,7 @@ def loss_and_grad(task: str, z: Array, y: Array) -> tuple[Array, Array]:
     ``z[None]``. The loss and its gradient share one softmax (one exp per logit)."""
     if z.ndim == 2 and y.ndim > _TARGET_NDIM[task]:
         y = y[0]
-    n = z.shape[-2]
+    n = float(z.shape[-2])  # a float divides faster than an int, to the same value
     if task == "binary":
         return _mean(_bce_terms(z, y), z), (expit(z) - y) / n
     if task == "multiclass":
