@@ -125,12 +125,13 @@ def _selu_d(z, a=None):
     return SELU_SCALE * np.where(z > 0, 1.0, SELU_ALPHA * np.exp(np.minimum(z, 0.0)))
 
 
-def prelu_slope_grad(z: Array, upstream: Array) -> Array:
+def prelu_slope_grad(z: Array, upstream: Array, runs: int | None = None) -> Array:
     """∂L/∂a for PReLU with one slope per layer and run: Σ upstream · min(z, 0) (the terms with
     z ≤ 0), summed over every axis but the first. ``z`` and ``upstream`` are (R, B, n), the
-    result (R,); each run's sum is reduced over its own rows only."""
+    result (R,); each run's sum is reduced over its own rows only. ``runs`` = 1 takes a lone
+    network's (B, n) operands (no run axis) and gives (1,), the same sum."""
     terms = upstream * np.minimum(z, 0.0)
-    return np.add.reduce(terms.reshape(len(terms), -1), axis=1)
+    return np.add.reduce(terms.reshape(len(terms) if runs is None else runs, -1), axis=1)
 
 
 @dataclass(frozen=True)

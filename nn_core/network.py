@@ -127,13 +127,31 @@ def init_params(
 
 @dataclass
 class Cache:
-    """What the backward pass needs from the forward pass (arrays with a leading run axis)."""
+    """What the backward pass needs from the forward pass, in the network's working shape:
+    arrays (R, B, n) with a leading run axis, or (B, n) for a lone network (R = 1, see
+    :meth:`Network.forward_pass`); :meth:`stacked` gives the leading axis in every case."""
 
     inputs: list[Array]  # hₗ₋₁ fed to layer l (after dropout): (R, B, nₗ₋₁), or (B, n₀) shared
     pre: list[Array]  # zₗ of hidden layers (R, B, nₗ)
     masks: list[Array | None]  # dropout masks (R, B, nₗ) or None
     logits: Array  # (R, B, k)
     outputs: list[Array]  # fₗ(zₗ) before dropout (for derivatives from outputs, unit health)
+
+    def stacked(self) -> Cache:
+        """The same arrays with a leading run axis (views; ``self`` when they have one)."""
+        if self.logits.ndim == 3:
+            return self
+
+        def run_axis(arrays):
+            return [None if a is None else a[None] for a in arrays]
+
+        return Cache(
+            run_axis(self.inputs),
+            run_axis(self.pre),
+            run_axis(self.masks),
+            self.logits[None],
+            run_axis(self.outputs),
+        )
 
 
 class Network:
@@ -142,7 +160,14 @@ class Network:
     ``W``, ``b`` (and ``gW``, ``gb``) are views into ``params`` (``grads``), so anything that
     writes the buffers in place (an optimizer, a finite-difference check) is seen by the next
     forward pass. Without ``grads`` the networks can only be evaluated (the loss landscape
-    evaluates thousands of plane points this way)."""
+    evaluates thousands of plane points this way).
+
+    A lone network (R = 1) computes in 2-D: its products are plain (B, nₗ₋₁) @ (nₗ₋₁, nₗ)
+    ones and its element-wise work has no run axis. This is the same code with operands one
+    axis shorter (``np.matmul`` calls the same kernel for a matrix as for each matrix of a
+    stack, and every reduction runs in the same order), so the numbers are the same bits as
+    the network's row in a stack of several (tests/test_lone_network.py); it only saves
+    NumPy's per-call cost of the extra axis, which is most of a small network's step."""
 
     def __init__(self, arch: Architecture, params: Array, grads: Array | None = None):
         self.arch = arch
@@ -151,6 +176,7 @@ class Network:
             raise ValueError(f"params must have shape (R, {lay.size}), got {params.shape}")
         self.params, self.grads = params, grads
         r = params.shape[0]
+        self.lone = lone = r == 1
         shapes = lay.w_shapes
         self.W = [params[:, s].reshape(r, *sh) for s, sh in zip(lay.w_slices, shapes, strict=True)]
         self.b = [params[:, s] for s in lay.b_slices]
@@ -160,66 +186,101 @@ class Network:
             ]
             self.gb = [grads[:, s] for s in lay.b_slices]
         self.acts = [ACTIVATIONS[a] for a in arch.activations]
-        # Views made once (a step makes none): biases broadcast over the batch (R, 1, n),
-        # transposed weights (R, nₗ, nₗ₋₁) and each hidden layer's PReLU slope (R, 1, 1).
-        self._b = [b[:, None, :] for b in self.b]
-        self._WT = [w.transpose(0, 2, 1) for w in self.W]
+        # Views made once (a step makes none), in the working shape: weights (R, nₗ₋₁, nₗ) and
+        # their transposes, biases broadcast over the batch (R, 1, nₗ), each hidden layer's
+        # PReLU slope (R, 1, 1), gradient views to write into; a lone network's without the
+        # run axis: (nₗ₋₁, nₗ), (nₗ,), slope (1,).
+        if lone:
+            self._W = [w[0] for w in self.W]
+            self._b = [b[0] for b in self.b]
+            self._WT = [w.T for w in self._W]
+            if grads is not None:
+                self._gW = [w[0] for w in self.gW]
+                self._gb = [b[0] for b in self.gb]
+        else:
+            self._W = self.W
+            self._b = [b[:, None, :] for b in self.b]
+            self._WT = [w.transpose(0, 2, 1) for w in self.W]
+            if grads is not None:
+                self._gW, self._gb = self.gW, self.gb
         self._slopes = [
-            None if (i := lay.slope_index.get(layer)) is None else params[:, i, None, None]
+            None
+            if (i := lay.slope_index.get(layer)) is None
+            else (params[0, i : i + 1] if lone else params[:, i, None, None])
             for layer in range(len(self.acts))
         ]
+        self._slope_at = [lay.slope_index.get(layer) for layer in range(len(self.acts))]
+        self._layers = tuple(range(arch.n_layers - 1, -1, -1))
 
-    def forward(self, X: Array, masks: list[Array | None] | None = None) -> Cache:
-        """Logits of every run for X (B, n₀) shared by all runs or (R, B, n₀). Dropout is on
-        exactly when ``masks`` are given: ``masks[l]`` (R, B, nₗ) (or (B, nₗ)) multiplies hidden
-        layer l's output, None leaves it alone; evaluation passes no masks."""
-        # One network: X as (1, B, n₀), a plain stacked product (NumPy's broadcasting one, for
-        # a shared input, costs more per call; it pays only when there are several runs).
-        h = X[None] if X.ndim == 2 and len(self.params) == 1 else X
+    def forward_pass(self, X: Array, masks: list[Array | None] | None = None) -> Cache:
+        """The forward pass in the working shape (:class:`Cache`): what :meth:`backward` takes.
+        X is (B, n₀) shared by every run or (R, B, n₀); ``masks[l]`` likewise (R, B, nₗ) or
+        (B, nₗ). A lone network drops the run axis of X and the masks (its cache is 2-D)."""
+        h = X
+        if self.lone:
+            if X.ndim == 3:
+                h = X[0]
+            if masks is not None:
+                masks = [m if m is None or m.ndim == 2 else m[0] for m in masks]
+        W, b, slopes = self._W, self._b, self._slopes
         inputs, pre, used, outputs = [], [], [], []
         for layer, act in enumerate(self.acts):
             inputs.append(h)
-            z = np.matmul(h, self.W[layer])
-            z += self._b[layer]
+            z = np.matmul(h, W[layer])
+            z += b[layer]
             pre.append(z)
-            h = act.forward(z, self._slopes[layer])
+            h = act.forward(z, slopes[layer])
             outputs.append(h)
             mask = None if masks is None else masks[layer]
             if mask is not None:
                 h = h * mask
             used.append(mask)
         inputs.append(h)
-        logits = np.matmul(h, self.W[-1])
-        logits += self._b[-1]
+        logits = np.matmul(h, W[-1])
+        logits += b[-1]
         return Cache(inputs, pre, used, logits, outputs)
+
+    def forward(self, X: Array, masks: list[Array | None] | None = None) -> Cache:
+        """Logits of every run for X (B, n₀) shared by all runs or (R, B, n₀). Dropout is on
+        exactly when ``masks`` are given: ``masks[l]`` (R, B, nₗ) (or (B, nₗ)) multiplies hidden
+        layer l's output, None leaves it alone; evaluation passes no masks. Every array of the
+        cache has the leading run axis (R, B, ·), a lone network's too."""
+        return self.forward_pass(X, masks).stacked()
 
     def backward(self, cache: Cache, dlogits: Array) -> None:
         """Fill ``grads`` with every run's ∂L/∂θ given ∂L/∂logits (R, B, k), the L2 term
-        included. Each row's gradient is computed from that row alone."""
+        included. Each row's gradient is computed from that row alone. ``cache`` and
+        ``dlogits`` are in the working shape of :meth:`forward_pass` (a lone network's
+        stacked ones are accepted too)."""
+        if self.lone and dlogits.ndim == 3:
+            cache = _without_run_axis(cache)
+            dlogits = dlogits[0]
+        inputs, masks, pre, outputs = cache.inputs, cache.masks, cache.pre, cache.outputs
+        gW, gb, WT = self._gW, self._gb, self._WT
         delta = dlogits
-        for layer in range(self.arch.n_layers - 1, -1, -1):
-            h = cache.inputs[layer]
+        for layer in self._layers:
+            h = inputs[layer]
             # hᵀ: (R, nₗ₋₁, B), or (nₗ₋₁, B) for an input shared by all runs (matmul broadcasts)
             hT = h.T if h.ndim == 2 else h.transpose(0, 2, 1)
-            np.matmul(hT, delta, out=self.gW[layer])
-            np.add.reduce(delta, axis=1, out=self.gb[layer])  # np.sum without its wrapper
+            np.matmul(hT, delta, out=gW[layer])
+            np.add.reduce(delta, axis=-2, out=gb[layer])  # np.sum without its wrapper
             if layer == 0:
                 break
-            up = np.matmul(delta, self._WT[layer])
+            up = np.matmul(delta, WT[layer])
             below = layer - 1
-            if cache.masks[below] is not None:
-                up *= cache.masks[below]
-            z = cache.pre[below]
+            if masks[below] is not None:
+                up *= masks[below]
+            z = pre[below]
             slope = self._slopes[below]
             if slope is not None:
-                self.grads[:, self.layout.slope_index[below]] = prelu_slope_grad(z, up)
+                self.grads[:, self._slope_at[below]] = prelu_slope_grad(z, up, len(self.params))
             act = self.acts[below]
             if act.from_output is not None:
-                delta = up * act.from_output(cache.outputs[below])
+                delta = up * act.from_output(outputs[below])
             else:
                 delta = up * act.derivative(z, slope)
         if self.arch.l2:
-            for gw, w in zip(self.gW, self.W, strict=True):
+            for gw, w in zip(gW, self._W, strict=True):
                 gw += self.arch.l2 * w
 
     def l2_penalty(self) -> Array:
@@ -235,24 +296,44 @@ class Network:
         self, X: Array, y: Array, masks: list[Array | None] | None = None
     ) -> tuple[Array, Cache]:
         """Training-mode loss of every run (R,) (data term + L2; dropout when ``masks`` are
-        given) and the gradient written to ``grads``."""
-        cache = self.forward(X, masks)
+        given) and the gradient written to ``grads``; the cache as :meth:`forward` gives it."""
+        cache = self.forward_pass(X, masks)
         values, dlogits = losses.loss_and_grad(self.arch.task, cache.logits, y)
         self.backward(cache, dlogits)
-        return values + self.l2_penalty(), cache
+        return values + self.l2_penalty(), cache.stacked()
 
     def loss(self, X: Array, y: Array, masks: list[Array | None] | None = None) -> Array:
         """Loss of every run (R,) at the current parameters, L2 term included; evaluation mode
         unless ``masks`` are given."""
-        z = self.forward(X, masks).logits
+        z = self._logits(X, masks)
         return losses.batched_loss(self.arch.task, z, y) + self.l2_penalty()
 
     def evaluate(self, X: Array, y: Array) -> tuple[Array, Array]:
         """(data loss without the L2 term, accuracy or R²) of every run, each (R,), in
         evaluation mode on the targets ``y`` shared by every run."""
-        z = self.forward(X).logits
+        z = self._logits(X)
         return losses.batched_loss(self.arch.task, z, y), losses.batched_score(self.arch.task, z, y)
 
     def logits(self, X: Array) -> Array:
         """Evaluation-mode logits (R, B, k)."""
-        return self.forward(X).logits
+        return self._logits(X)
+
+    def _logits(self, X: Array, masks: list[Array | None] | None = None) -> Array:
+        """Logits (R, B, k) without stacking the rest of a lone network's cache."""
+        z = self.forward_pass(X, masks).logits
+        return z[None] if z.ndim == 2 else z
+
+
+def _without_run_axis(cache: Cache) -> Cache:
+    """A lone network's stacked cache back in its working shape (2-D)."""
+
+    def drop(arrays):
+        return [None if a is None else (a[0] if a.ndim == 3 else a) for a in arrays]
+
+    return Cache(
+        drop(cache.inputs),
+        drop(cache.pre),
+        cache.masks and drop(cache.masks),
+        cache.logits[0],
+        drop(cache.outputs),
+    )

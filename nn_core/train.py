@@ -476,13 +476,19 @@ def train_step(
 ) -> None:
     """One step of every run: forward, loss, backward, divergence check, clip, update, and the
     step's recording (gradient statistics at the epoch's ``last`` step, ``step_losses``)."""
+    # Without a timer the laps are skipped, not called: seven calls are a few per cent of a
+    # small network's step.
+    timed = lap is not _no_lap
     net = g.net
-    cache = net.forward(xb, masks)
-    lap("forward")
+    cache = net.forward_pass(xb, masks)  # a lone run's arrays are 2-D (no run axis)
+    if timed:
+        lap("forward")
     values, dlogits = losses.loss_and_grad(net.arch.task, cache.logits, yb)
-    lap("loss")
+    if timed:
+        lap("loss")
     net.backward(cache, dlogits)
-    lap("backward")
+    if timed:
+        lap("backward")
     g.step += 1
     if net.arch.l2:
         values = values + net.l2_penalty()
@@ -491,13 +497,15 @@ def train_step(
         stop_diverged(g, values)
     if g.clip is not None:
         clip_gradients(g.grads, g.clip)
-    lap("bookkeeping")
+    if timed:
+        lap("bookkeeping")
     first = g.step == 1
     if first or last:
         before = g.params.copy()
     for b in g.blocks:
         b.rule.update(b.params, b.grads, b.state, b.hp)
-    lap("update")
+    if timed:
+        lap("update")
     if first:
         record_gradients(g, 0, before, cache)
     if last:
@@ -506,7 +514,8 @@ def train_step(
         for m in g.members:
             if m.active:
                 m.record.step_loss.append((g.step, epoch, values[m.row]))
-    lap("recording")
+    if timed:
+        lap("recording")
 
 
 def stop_diverged(g: Group, values: list[float]) -> None:
@@ -529,6 +538,7 @@ def clip_gradients(grads: Array, clip: Array) -> None:
 def record_gradients(g: Group, epoch: int, before: Array, cache: Cache) -> None:
     """Per-layer gradient statistics and unit health of every active run, in one call each."""
     many = g.stats.compute_many(g.grads, g.params, before)
+    cache = cache.stacked()
     layers = zip(g.arch.activations, cache.pre, cache.outputs, strict=True)
     health = np.stack([unit_health_many(a, z, h) for a, z, h in layers], axis=1).tolist()
     for m in g.members:
