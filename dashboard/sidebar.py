@@ -819,6 +819,19 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
             problems.append(describe_error(error))
         reason = "" if valid else "; ".join(problems)
         with run_area:
+            clicked = st.button(
+                "Run comparison",
+                type="primary",
+                disabled=not valid,
+                help=md(reason) if reason else "Train every run for every seed",
+                width="stretch",
+                key=W + "run",
+            )
+            if reason:
+                st.caption(f"Run is disabled until this is fixed: {md(reason)}")
+            else:
+                st.caption(plan_text(config) + (f" {budget_note}" if budget_note else ""))
+            # after Run and what it will do, which must stay in view at 1280×720
             live = keep(
                 LIVE_KEY,
                 st.toggle(
@@ -841,18 +854,6 @@ def render(page: str, runs_area=None) -> tuple[ExperimentConfig, Results | None]
                         "The recorded seconds count only training.",
                     ),
                 )
-            clicked = st.button(
-                "Run comparison",
-                type="primary",
-                disabled=not valid,
-                help=md(reason) if reason else "Train every run for every seed",
-                width="stretch",
-                key=W + "run",
-            )
-            if reason:
-                st.caption(f"Run is disabled until this is fixed: {md(reason)}")
-            else:
-                st.caption(plan_text(config) + (f" {budget_note}" if budget_note else ""))
         _import_export(config)
     if st.session_state.pop(AUTORUN_KEY, False) and valid:
         clicked = True
