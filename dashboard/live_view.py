@@ -126,7 +126,7 @@ def _drawn_view(job: LiveJob) -> Results | None:
     figures are cached): on a busy server the charts update less often, never the training."""
     last = st.session_state.get(DRAWN_KEY)
     now = time.perf_counter()
-    if last is not None and last["job"] is job and job.running:
+    if last is not None and last["job"] is job and last["view"] is not None and job.running:
         if now - last["at"] < max(PUBLISH_SECONDS, 2 * last["cost"]):
             return last["view"]
     st.session_state[DRAWN_KEY] = {"job": job, "at": now, "cost": 0.0, "view": None}

@@ -52,6 +52,11 @@ def test_a_live_run_draws_as_it_trains_and_ends_equal_to_a_plain_run():
     assert len(at.main.get("plotly_chart")) >= 2  # loss and accuracy so far
     at.switch_page("pages/3_gradient_health.py").run()
     no_exception(at, "gradient health while training")
+    # the charts follow the training: a redraw picks up the epochs trained since
+    end = time.monotonic() + 60
+    while len(at.main.get("plotly_chart")) < 2 and time.monotonic() < end:
+        time.sleep(0.3)
+        at.run()
     assert len(at.main.get("plotly_chart")) >= 2  # the heat map and the update ratios
     at.switch_page("pages/5_data.py").run()
     assert any("Training live" in i.value for i in at.main.info)  # said where to watch it
