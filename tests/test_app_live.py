@@ -50,6 +50,9 @@ def test_a_live_run_draws_as_it_trains_and_ends_equal_to_a_plain_run():
     progress = at.main.get("progress")
     assert progress and "Training live: epoch" in progress[0].proto.text
     assert len(at.main.get("plotly_chart")) >= 2  # loss and accuracy so far
+    at.main.toggle(key="lc_db").set_value(True).run()  # the decision boundaries train along
+    no_exception(at, "boundaries while training")
+    assert len(at.main.get("plotly_chart")) >= 3
     at.switch_page("pages/3_gradient_health.py").run()
     no_exception(at, "gradient health while training")
     # the charts follow the training: a redraw picks up the epochs trained since
