@@ -77,20 +77,35 @@ def histogram_animation(
     totals = hist.groupby(["epoch", "layer"])["count"].transform("sum")
     h = hist.assign(share=hist["count"] / totals, centre=(hist["bin_left"] + hist["bin_right"]) / 2)
     colors = layer_colors(n_layers)
-    by_key = {key: d.sort_values("centre") for key, d in h.groupby(["epoch", "layer"])}
-    empty = h.iloc[:0]
+    # Each (epoch, layer)'s zero bar and bins, split once with NumPy (a filter per epoch and
+    # layer made this figure take a quarter of a second).
+    is_zero = (h["bin_left"] <= ZERO_BIN_LEFT).to_numpy()
+    epoch_col, layer_col = h["epoch"].to_numpy(), h["layer"].to_numpy()
+    share, centre = h["share"].to_numpy(), h["centre"].to_numpy()
+    zeros: dict[tuple[int, int], float] = {}
+    for e, layer, v in zip(epoch_col[is_zero], layer_col[is_zero], share[is_zero], strict=True):
+        zeros[(int(e), int(layer))] = zeros.get((int(e), int(layer)), 0.0) + float(v)
+    rest = ~is_zero
+    order = np.lexsort((centre[rest], layer_col[rest], epoch_col[rest]))
+    re, rl = epoch_col[rest][order], layer_col[rest][order]
+    rc, rs = centre[rest][order], share[rest][order]
+    cuts = np.flatnonzero((np.diff(re) != 0) | (np.diff(rl) != 0)) + 1
+    bins = {
+        (int(re[lo]), int(rl[lo])): (rc[lo:hi].tolist(), rs[lo:hi].tolist())
+        for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(re)], strict=True)
+        if hi > lo
+    }
     offset = 0.6 / max(n_layers, 1)
 
     def traces(epoch):
         # Plain dicts: 60+ frames of validated trace objects cost ~0.3 s per figure.
         out = []
         for layer in range(1, n_layers + 1):
-            d = by_key.get((epoch, layer), empty)
-            zero = d[d["bin_left"] <= ZERO_BIN_LEFT]["share"].sum()
-            rest = d[d["bin_left"] > ZERO_BIN_LEFT]
+            zero = zeros.get((int(epoch), layer), 0.0)
+            xs, ys = bins.get((int(epoch), layer), ([], []))
             zx = zero_x + (layer - (n_layers + 1) / 2) * offset
-            x = [zx, zx, None, *rest["centre"].to_numpy().tolist()]
-            y = [0.0, float(zero), None, *rest["share"].to_numpy().tolist()]
+            x = [zx, zx, None, *xs]
+            y = [0.0, zero, None, *ys]
             out.append(
                 {
                     "type": "scatter",
