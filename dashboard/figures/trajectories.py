@@ -49,6 +49,7 @@ SURFACE_FRAMES = 40  # the 3-D race: Plotly redraws a whole 3-D scene for every 
 SURFACE_POINTS = 150
 LIFT = 0.03  # 3-D paths float this fraction of the surface's height above it
 CLICK_SPACINGS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+CLICK_INTERVALS = 24  # at most this many grid intervals a side of the contour
 SHADE_PIXELS = 480  # the background image is SHADE_PIXELS² evaluations of f
 SHADE_BANDS = 24
 SURFACE_GRID = 81
@@ -213,7 +214,9 @@ def png_grey(rows: np.ndarray) -> bytes:
 def finite_path(path: pd.DataFrame) -> pd.DataFrame:
     """The rows of a path whose point and loss are finite (a diverged path's last row is not);
     the path itself when all are."""
-    ok = np.isfinite(path[["x", "y", "loss"]].to_numpy(dtype=np.float64)).all(axis=1)
+    ok = np.ones(len(path), dtype=bool)
+    for column in ("x", "y", "loss"):  # one at a time: a multi-column pick costs ~1 ms
+        ok &= np.isfinite(path[column].to_numpy(dtype=np.float64))
     return path if ok.all() else path[ok]
 
 
@@ -360,13 +363,13 @@ def contour_figure(
     styled(fig, big, height=720 if big else 600)
     if clickable:
         gx, gy = click_grid(surface)
-        # An invisible line through the grid points: Plotly hovers and clicks its vertices
-        # like markers, but draws it as one SVG path instead of one element per point (which
-        # doubled the chart's drawing time).
+        # Invisible markers: Streamlit reports a click on a chart as the selection of the
+        # marker under it. Each is an SVG element, so the grid is coarse (about 21 a side).
         fig.add_trace(
             go.Scatter(
-                x=gx.astype(np.float32), y=gy.astype(np.float32), mode="lines",
-                showlegend=False, meta="grid", line={"width": 0, "color": "rgba(0,0,0,0)"},
+                x=gx.astype(np.float32), y=gy.astype(np.float32), mode="markers",
+                showlegend=False, meta="grid", marker={"size": 12, "opacity": 0},
+                selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
                 hovertemplate="click: start at (%{x:.4g}, %{y:.4g})<extra></extra>",
             )
         )  # fmt: skip
@@ -440,18 +443,22 @@ def contour_figure(
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
         margin={"l": 10, "r": 10, "t": 90, "b": 120},
         hovermode="closest",
-        dragmode="pan" if clickable else "zoom",  # a click picks a start; a drag still moves
+        hoverdistance=40,  # a click anywhere finds a grid point, however large the chart
+        # What Streamlit sets on a chart that reports clicks, given here so that it does not
+        # set them after the first drawing (clickmode is a full redraw for Plotly).
+        dragmode="pan" if clickable else "zoom",
+        clickmode="event+select" if clickable else "event",
     )
     return fig
 
 
 def click_grid(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
     """The points a click on the contour can pick as the start: a grid with a round spacing
-    (0.05, 0.1, 0.2, 0.25, 0.5 or 1; at most 50 intervals a side) over the plotted square,
+    (``CLICK_SPACINGS``; at most ``CLICK_INTERVALS`` intervals a side) over the plotted square,
     flattened to (x, y) arrays of equal length."""
     (x0, x1), (y0, y1) = surface.domain
     span = max(x1 - x0, y1 - y0)
-    h = next((s for s in CLICK_SPACINGS if span / s <= 50), span / 50)
+    h = next((s for s in CLICK_SPACINGS if span / s <= CLICK_INTERVALS), span / CLICK_INTERVALS)
     xs = np.round(x0 + h * np.arange(round((x1 - x0) / h) + 1), 10)
     ys = np.round(y0 + h * np.arange(round((y1 - y0) / h) + 1), 10)
     X, Y = np.meshgrid(xs, ys)
@@ -625,7 +632,8 @@ def surface_figure(
     big: bool = False,
     max_frames: int = SURFACE_FRAMES,
 ) -> FramedFigure:
-    """The function as a 3-D surface with each path on it, animated like the contour.
+    """The function as a 3-D surface with each path on it, animated like the contour, seen
+    from high above (a low camera looks at the near wall of a valley, not at the paths in it).
 
     A path is drawn at z = the plotted f + 3 % of the surface's height (``lift``), so the line
     floats visibly above the mesh, which is flat between its grid points and would otherwise
@@ -682,7 +690,7 @@ def surface_figure(
             go.Scatter3d(
                 x=mx, y=my, z=z_transform(surface, surface.value(mx, my, kappa)) + lift,
                 mode="markers", name="minimum", meta="minimum",
-                marker={"symbol": "diamond", "size": 6, "color": "#111111"},
+                marker={"symbol": "diamond", "size": 7, "color": "#111111"},
             )
         )  # fmt: skip
     frames = []
@@ -702,9 +710,9 @@ def surface_figure(
         scene={
             "xaxis": {"title": "x", "range": [x0, x1]},
             "yaxis": {"title": "y", "range": [y0, y1]},
-            "zaxis": {"title": z_title(surface), "range": [lo, hi + 2 * lift]},
-            "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.6},
-            "camera": {"eye": {"x": 1.3, "y": -1.6, "z": 1.5}},
+            "zaxis": {"title": z_title(surface), "range": [lo, hi + 2 * lift], "nticks": 4},
+            "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.5},
+            "camera": {"eye": {"x": 0.55, "y": -1.05, "z": 2.05}},
         },
     )  # fmt: skip
     styled(fig, big, height=720 if big else 600)

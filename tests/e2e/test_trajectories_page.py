@@ -160,7 +160,7 @@ def test_trajectories_page_answers_and_races(context_factory, server, size):
         clicks.append(timed(page, lambda fx=fx, fy=fy: click_contour(page, fx, fy)))
         after = float(start_x(page))
         assert start_x(page) != before
-        assert after == pytest.approx(-2 + 4 * fx, abs=0.15)  # where the click was
+        assert after == pytest.approx(-2 + 4 * fx, abs=0.25)  # where the click was
     check(page)
     lrs = []
     if page.locator('[data-testid="stMain"] input[aria-label="Learning rates ×"]').count():
