@@ -453,3 +453,22 @@ def test_outside_and_frame_steps():
     steps = tr.frame_steps(2000)
     assert steps[0] == 0 and steps[-1] == 2000 and len(steps) == tr.MAX_FRAMES <= 60
     assert tr.frame_steps(10).tolist() == list(range(11))
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_charts_fix_their_margins_so_plotly_draws_them_once(big):
+    """With ``autoexpand`` Plotly redraws a chart each time its legend, colour bar or slider
+    pushes a margin out; the margins are given instead, large enough for what sits in them."""
+    paths, colors = paths_for("himmelblau", ["sgd", "adam"], steps=20)
+    figures = [
+        tr.contour_figure("himmelblau", paths, colors, big=big),
+        tr.surface_figure("himmelblau", paths, colors, big=big),
+        tr.loss_figure(paths, colors, big=big),
+    ]
+    for fig in figures:
+        margin = fig.to_dict()["layout"]["margin"]
+        assert margin["autoexpand"] is False
+        assert margin["t"] >= 50 and margin["b"] >= 100  # legend or title; player or legend
+    contour = figures[0].to_dict()["layout"]["margin"]
+    assert contour["r"] >= 80 and contour["l"] >= 55  # the colour bar; the y tick labels
+    assert (contour["t"] > 90) is big  # large type, larger margins
