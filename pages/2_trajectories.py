@@ -84,11 +84,13 @@ def page() -> None:
         "Each rule runs the very code that trains the network, here on a function of two "
         "variables: press ▶ Play under the contour to watch the race."
     )
-    c1, c2, c3, c4, c5 = st.columns([2.4, 1, 1, 1.5, 1.5])
+    # The race in view at once: the controls in a narrow column beside the contour (stacked
+    # above it in presentation mode, where type is large).
+    ctrl, race_area = st.columns([1, 2.2], gap="medium") if not big else (st.container(),) * 2
     # Every setting here is sticky: it survives a visit to another page (dashboard.page.sticky).
     name = keep(
         "tr_surface",
-        c1.selectbox(
+        ctrl.selectbox(
             "Test function",
             list(SURFACES),
             key=sticky("tr_surface", next(iter(SURFACES))),
@@ -96,6 +98,8 @@ def page() -> None:
         ),
     )
     surface = SURFACES[name]
+    ctrl.caption(f"**{surface.label}**: {surface.notes}.")
+    c2, c3 = ctrl.columns(2)
     x_key, y_key = f"tr_x_{name}", f"tr_y_{name}"
     x0 = keep(
         x_key, c2.number_input("Start x", format="%g", key=sticky(x_key, float(surface.start[0])))
@@ -103,11 +107,11 @@ def page() -> None:
     y0 = keep(
         y_key, c3.number_input("Start y", format="%g", key=sticky(y_key, float(surface.start[1])))
     )
-    steps = keep("tr_steps", c4.slider("Steps", 10, 2000, step=10, key=sticky("tr_steps", 200)))
+    steps = keep("tr_steps", ctrl.slider("Steps", 10, 2000, step=10, key=sticky("tr_steps", 200)))
     scale_key = f"tr_lr_scale_{name}"
     scale = keep(
         scale_key,
-        c5.select_slider(
+        ctrl.select_slider(
             "Learning rates ×",
             LR_SCALES,
             key=sticky(scale_key, 1.0),
@@ -115,32 +119,29 @@ def page() -> None:
             help="Every rule runs at its learning rate (in the table below) times this factor.",
         ),
     )
-    st.caption(f"**{surface.label}**: {surface.notes}.")
     kappa = None
     if name == "bowl":
         kappa = keep(
             "tr_kappa",
-            st.slider("Condition number κ", 1.0, 100.0, step=1.0, key=sticky("tr_kappa", 10.0)),
+            ctrl.slider("Condition number κ", 1.0, 100.0, step=1.0, key=sticky("tr_kappa", 10.0)),
         )
         best, rate = gd_optimal(kappa)
-        st.caption(
+        ctrl.caption(
             f"Plain GD is stable for lr < 2/κ = {2 / kappa:.3g}; its best lr is 2/(1+κ) = "
             f"{best:.3g}, which shrinks the error by {rate:.3f} per step."
         )
     if tr.outside(name, (x0, y0)):
-        st.warning("The start lies outside the plotted square; paths appear once they enter it.")
-
-    r1, r2 = st.columns([4, 1], vertical_alignment="bottom")
+        ctrl.warning("The start lies outside the plotted square; paths appear once they enter it.")
     chosen = keep(
         "tr_rules",
-        r1.multiselect(
+        ctrl.multiselect(
             "Rules",
             list(RULES),
             key=sticky("tr_rules", [r for r in tr.DEFAULT_RULES if r in RULES]),
             format_func=lambda r: RULES[r].label,
         ),
     )
-    arrows = keep("tr_arrows", r2.toggle("Show step directions", key=sticky("tr_arrows", False)))
+    arrows = keep("tr_arrows", ctrl.toggle("Show step directions", key=sticky("tr_arrows", False)))
     rules = [r for r in RULES if r in chosen]  # registry order, so a rule keeps its colour
     saved = st.session_state.setdefault("tr_hyper", {}).setdefault(name, {})
     with st.expander("Learning rates and options, rule by rule"):
@@ -169,7 +170,7 @@ def page() -> None:
         right.caption(
             "SGD-like rules start at this function's own learning rate; adaptive rules, "
             "whose first steps are about γ long, at a larger one. Each rule runs at its γ "
-            "times the **Learning rates ×** factor above."
+            "times the **Learning rates ×** factor."
         )
     hyper, cells, problems = tr.read_hyper_frame(edited, rules, parse_options)
     saved.update(cells)
@@ -177,13 +178,12 @@ def page() -> None:
     key = (name, json.dumps(hyper), (float(x0), float(y0)), int(steps), kappa)
     paths, errors = race(*key)
     for message in problems + errors:
-        st.error(message, icon="⚠️")
+        ctrl.error(message, icon="⚠️")
     if not paths:
-        st.info("Choose at least one rule with a valid learning rate to draw its path.")
+        race_area.info("Choose at least one rule with a valid learning rate to draw its path.")
         return
 
-    g1, g2 = st.columns(2) if not big else (st.container(), st.container())
-    with g1:
+    with race_area:
         st.plotly_chart(
             contour_chart(*key, arrows, big),
             key="tr_contour",
@@ -200,17 +200,16 @@ def page() -> None:
                 else ""
             )
         )
-    with g2:
-        view = st.tabs(VIEWS, key=sticky("tr_view", VIEWS[0]), on_change="rerun")
-        keep("tr_view", st.session_state.get("tr_view"))
-        if view[0].open is not False:  # only the open tab is drawn: a 3-D scene is costly
-            view[0].plotly_chart(loss_chart(*key, big), key="tr_loss")
-        if view[1].open is not False:
-            view[1].plotly_chart(surface_chart(*key, big), key="tr_surface3d")
-            view[1].caption(
-                "Paths float a little above the surface so it does not hide them; "
-                "▶ Play runs the race here too."
-            )
+    view = st.tabs(VIEWS, key=sticky("tr_view", VIEWS[0]), on_change="rerun")
+    keep("tr_view", st.session_state.get("tr_view"))
+    if view[0].open is not False:  # only the open tab is drawn: a 3-D scene is costly
+        view[0].plotly_chart(loss_chart(*key, big), key="tr_loss")
+    if view[1].open is not False:
+        view[1].plotly_chart(surface_chart(*key, big), key="tr_surface3d")
+        view[1].caption(
+            "Paths float a little above the surface so it does not hide them; "
+            "▶ Play runs the race here too."
+        )
 
     lrs = {RULES[rule].label: hp["lr"] for rule, hp in hyper.items()}
     st.dataframe(
