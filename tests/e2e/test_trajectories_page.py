@@ -77,8 +77,18 @@ def visit(page) -> float:
 
 
 def choose_function(page, label: str) -> None:
-    page.get_by_role("combobox", name="Test function").click()
-    page.get_by_role("option").filter(has_text=label).first.click()
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.get_by_role("combobox", name="Test function")
+    option = page.get_by_role("option").filter(has_text=label).first
+    for _ in range(3):  # a click that lands while the page scrolls leaves the list closed
+        box.click()
+        try:
+            option.wait_for(timeout=3000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    option.click()
 
 
 def type_number(page, label: str, value: float) -> None:
@@ -124,6 +134,7 @@ def shoot(page, name: str) -> None:
     for i in range(charts.count()):
         charts.nth(i).scroll_into_view_if_needed()
         charts.nth(i).screenshot(path=str(folder / f"{name}-chart{i + 1}.png"))
+    page.get_by_role("heading", name=PAGE, exact=True).first.scroll_into_view_if_needed()
 
 
 def median(values: list[float]) -> float:
