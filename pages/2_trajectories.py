@@ -87,6 +87,8 @@ def page() -> None:
     # The race in view at once: the controls in a narrow column beside the contour (stacked
     # above it in presentation mode, where type is large).
     ctrl, race_area = st.columns([1, 2.2], gap="medium") if not big else (st.container(),) * 2
+    # Below the race, at full width: the rules (a narrow column would hide their chips).
+    settings = st.container()
     # Every setting here is sticky: it survives a visit to another page (dashboard.page.sticky).
     name = keep(
         "tr_surface",
@@ -134,7 +136,7 @@ def page() -> None:
         ctrl.warning("The start lies outside the plotted square; paths appear once they enter it.")
     chosen = keep(
         "tr_rules",
-        ctrl.multiselect(
+        settings.multiselect(
             "Rules",
             list(RULES),
             key=sticky("tr_rules", [r for r in tr.DEFAULT_RULES if r in RULES]),
@@ -144,7 +146,7 @@ def page() -> None:
     arrows = keep("tr_arrows", ctrl.toggle("Show step directions", key=sticky("tr_arrows", False)))
     rules = [r for r in RULES if r in chosen]  # registry order, so a rule keeps its colour
     saved = st.session_state.setdefault("tr_hyper", {}).setdefault(name, {})
-    with st.expander("Learning rates and options, rule by rule"):
+    with settings.expander("Learning rates and options, rule by rule"):
         left, right = st.columns([3, 2])
         edited = left.data_editor(
             tr.hyper_frame(name, rules, saved),
