@@ -3,6 +3,7 @@ tables and the CSV say what the paths did."""
 
 import base64
 import io
+import itertools
 import json
 import math
 import struct
@@ -10,6 +11,7 @@ import zlib
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 
 from dashboard.figures import run_colors
@@ -142,40 +144,104 @@ def test_background_is_the_function_in_bands_log_scaled_only_where_asked(name, l
     assert {t.type for t in fig.data} == {"scatter"}
 
 
+def unpack(values) -> np.ndarray:
+    """A Plotly typed-array spec ({"dtype", "bdata"}) or a plain list, as a float array."""
+    if isinstance(values, dict):
+        dtype = np.dtype(values["dtype"]).newbyteorder("<")
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=dtype).astype(float)
+    return np.asarray(values, dtype=float)
+
+
+def frame_trace(frame: dict, index: int) -> dict:
+    return frame["data"][frame["traces"].index(index)]
+
+
+def indices(fig, meta) -> list[int]:
+    return [i for i, t in enumerate(fig.data) if t.meta == meta]
+
+
 @pytest.mark.parametrize("steps", [10, 200, 2000])
 def test_frames_are_bounded_and_the_last_shows_the_final_point(steps):
     paths, colors = paths_for(steps=steps)
     fig = tr.contour_figure("rosenbrock", paths, colors)
-    assert 2 <= len(fig.frames) <= tr.MAX_FRAMES
-    assert fig.frames[0].name == "0" and fig.frames[-1].name == str(steps)
-    heads = [i for i, t in enumerate(fig.data) if t.meta == "head"]
-    assert set(heads) <= set(fig.frames[-1].traces)
-    last = fig.frames[-1]
-    for label, path in paths.items():
-        i = last.traces.index(heads[list(paths).index(label)])
-        head = last.data[i]
-        assert (head.x[0], head.y[0]) == (path["x"].iloc[-1], path["y"].iloc[-1])
-    first = fig.frames[0]
-    start = SURFACES["rosenbrock"].start
-    for i in heads:
-        head = first.data[first.traces.index(i)]
-        assert (head.x[0], head.y[0]) == start
+    frames = fig.to_dict()["frames"]
+    assert frames == fig.race_frames
+    assert 2 <= len(frames) <= tr.MAX_FRAMES
+    assert frames[0]["name"] == "0" and frames[-1]["name"] == str(steps)
+    heads = indices(fig, "head")
+    for label, i in zip(paths, heads, strict=True):
+        path = paths[label]
+        head = frame_trace(frames[-1], i)
+        assert (head["x"][0], head["y"][0]) == (path["x"].iloc[-1], path["y"].iloc[-1])
+        head = frame_trace(frames[0], i)
+        assert (head["x"][0], head["y"][0]) == SURFACES["rosenbrock"].start
     # the still figure is the last frame, and the slider says so
-    assert fig.layout.sliders[0].active == len(fig.frames) - 1
-    assert [s.label for s in fig.layout.sliders[0].steps] == [f.name for f in fig.frames]
+    (slider,) = fig.to_dict()["layout"]["sliders"]
+    assert slider["active"] == len(frames) - 1
+    assert [s["label"] for s in slider["steps"]] == [f["name"] for f in frames]
+    # a frame carries only the traces that move: paths and heads, never the background
+    assert set(frames[0]["traces"]) == set(heads) | set(indices(fig, "path"))
 
 
-def test_trails_are_full_resolution_pieces_of_the_path():
+def test_frames_are_valid_plotly_frames():
+    """The frames skip Plotly's validation on the page (FramedFigure); here they get it."""
+    paths, colors = paths_for("bowl", ["sgd", "momentum", "adam"], steps=50, kappa=10.0)
+    for fig in (
+        tr.contour_figure("bowl", paths, colors, kappa=10.0, arrows=True),
+        tr.surface_figure("bowl", paths, colors, kappa=10.0),
+    ):
+        spec = fig.to_dict()
+        checked = go.Figure(spec)  # raises on any invalid property
+        assert len(checked.frames) == len(spec["frames"]) > 2
+        assert checked.layout.sliders[0].steps[-1].label == spec["frames"][-1]["name"]
+        assert checked.layout.template.layout.plot_bgcolor == "white"  # the shared look
+        json.loads(fig.to_json())  # and it serialises
+
+
+@pytest.mark.parametrize("rules", [["sgd", "momentum", "adam"], ["rmsprop"]])
+def test_frame_k_reveals_each_path_up_to_step_k(rules):
+    paths, colors = paths_for("beale", rules, steps=200)
+    fig = tr.contour_figure("beale", paths, colors)
+    frames = fig.race_frames
+    for label, i in zip(paths, indices(fig, "path"), strict=True):
+        p = paths[label]
+        for frame in frames:
+            k = int(frame["name"])
+            line = frame_trace(frame, i)
+            x, y = unpack(line["x"]), unpack(line["y"])
+            assert len(x) == len(y) == k + 1  # steps 0 … k, no more
+            np.testing.assert_allclose(x, p["x"].iloc[: k + 1], rtol=1e-6, atol=1e-6)
+            np.testing.assert_allclose(y, p["y"].iloc[: k + 1], rtol=1e-6, atol=1e-6)
+    # the lengths grow frame by frame: a race, not the full path under a moving marker
+    lengths = [len(unpack(frame_trace(f, indices(fig, "path")[0])["x"])) for f in frames]
+    assert lengths == sorted(lengths) and lengths[0] == 1 and lengths[-1] == 201
+
+
+def test_long_paths_are_thinned_only_behind_the_newest_stretch():
     paths, colors = paths_for("bowl", ["sgd"], steps=2000, kappa=10.0)
     fig = tr.contour_figure("bowl", paths, colors, kappa=10.0)
-    trail_index = next(i for i, t in enumerate(fig.data) if t.meta == "trail")
-    path = paths["SGD"]
-    for frame in fig.frames[1:]:
-        k = int(frame.name)
-        trail = frame.data[frame.traces.index(trail_index)]
-        # consecutive steps, ending at step k: no zigzag is skipped
-        n = len(trail.x)
-        np.testing.assert_array_equal(trail.x, path["x"].iloc[k - n + 1 : k + 1])
+    (i,) = indices(fig, "path")
+    x_all = paths["SGD"]["x"].to_numpy()
+    every = tr.thinning(2000)
+    assert every > 1
+    frames = fig.race_frames
+    for before, frame in itertools.pairwise(frames):
+        k, since = int(frame["name"]), int(before["name"])
+        x = unpack(frame_trace(frame, i)["x"])
+        if k == 2000:  # the finished race: every step
+            np.testing.assert_allclose(x, x_all, rtol=1e-6, atol=1e-7)
+            continue
+        want = np.concatenate([x_all[0:since:every], x_all[since : k + 1]])
+        np.testing.assert_allclose(x, want, rtol=1e-6, atol=1e-7)
+        assert len(x) <= tr.FRAME_POINTS + (k - since) + 1
+
+
+def test_revealed_rows():
+    assert tr.revealed(10, 3).tolist() == [0, 1, 2, 3]
+    assert tr.revealed(10, 30).tolist() == list(range(10))  # a path that stopped early
+    assert tr.revealed(100, 50, every=10, since=45).tolist() == [0, 10, 20, 30, 40, *range(45, 51)]
+    assert tr.thinning(tr.FRAME_POINTS) == 1 and tr.thinning(10 * tr.FRAME_POINTS) == 10
+    assert tr.thinning(tr.FRAME_POINTS + 1) == 2
 
 
 def test_diverged_paths_are_named_and_drawn_only_where_finite():
@@ -195,52 +261,135 @@ def test_diverged_paths_are_named_and_drawn_only_where_finite():
     fig.to_json()  # no inf/NaN trouble on the way to the browser
 
 
-def test_direction_arrows_point_along_the_step_the_buffer_and_minus_the_gradient():
-    paths, colors = paths_for("bowl", ["sgd", "momentum", "adam"], kappa=10.0)
-    surface = SURFACES["bowl"]
-    arrows = tr.direction_arrows(surface, paths, colors, 5, kappa=10.0)
-    by = {(t.legendgroup, t.meta): t for t in arrows}
-    assert ("SGD", "arrow:buffer") not in by  # plain SGD keeps no buffer
-    for label in ("SGD", "Momentum", "Adam"):
-        p = paths[label]
-        x, y = p.loc[5, "x"], p.loc[5, "y"]
-        step = by[(label, "arrow:step")]
-        assert (step.x[0], step.y[0]) == (x, y)
-        d = np.array([step.x[1] - x, step.y[1] - y])
-        want = np.array([p.loc[6, "dx"], p.loc[6, "dy"]])
-        np.testing.assert_allclose(d / np.linalg.norm(d), want / np.linalg.norm(want))
-        g = by[(label, "arrow:gradient")]
-        d = np.array([g.x[1] - x, g.y[1] - y])
-        want = -np.array(surface.gradient(x, y, 10.0))
-        np.testing.assert_allclose(d / np.linalg.norm(d), want / np.linalg.norm(want))
-    # momentum's step is −γb: its buffer arrow and its step arrow coincide
-    np.testing.assert_allclose(
-        by[("Momentum", "arrow:buffer")].x, by[("Momentum", "arrow:step")].x, atol=1e-12
+def unit(v) -> np.ndarray:
+    v = np.asarray(v, dtype=float)
+    return v / np.linalg.norm(v)
+
+
+def test_arrows_in_frame_k_are_the_directions_of_step_k():
+    kappa = 10.0
+    paths, colors = paths_for("bowl", ["sgd", "momentum", "adam"], steps=100, kappa=kappa)
+    fig = tr.contour_figure("bowl", paths, colors, kappa=kappa, arrows=True)
+    arrows = {(t.legendgroup, t.meta): i for i, t in enumerate(fig.data)
+              if str(t.meta).startswith("arrow:")}  # fmt: skip
+    assert ("SGD", "arrow:buffer") not in arrows  # plain SGD keeps no buffer
+    assert len(arrows) == 8
+    frames = fig.race_frames
+    assert set(arrows.values()) <= set(frames[0]["traces"])
+    length = 0.08 * 4.0  # the bowl's square is 4 wide
+    for frame in frames[:-1]:
+        k = int(frame["name"])
+        for label in ("SGD", "Momentum", "Adam"):
+            p = paths[label]
+            x, y = p.loc[k, "x"], p.loc[k, "y"]
+            step = frame_trace(frame, arrows[(label, "arrow:step")])
+            assert step["customdata"][0][0] == k
+            np.testing.assert_allclose([step["x"][0], step["y"][0]], [x, y], atol=1e-6)
+            d = np.array([step["x"][1] - step["x"][0], step["y"][1] - step["y"][0]])
+            assert np.linalg.norm(d) == pytest.approx(length, abs=1e-5)
+            # θ_{k+1} − θ_k, from the path's own points
+            want = [p.loc[k + 1, "x"] - x, p.loc[k + 1, "y"] - y]
+            np.testing.assert_allclose(unit(d), unit(want), atol=1e-4)
+            g = frame_trace(frame, arrows[(label, "arrow:gradient")])
+            d = np.array([g["x"][1] - g["x"][0], g["y"][1] - g["y"][0]])
+            np.testing.assert_allclose(unit(d), unit([-x, -kappa * y]), atol=1e-4)  # −∇f
+        # momentum's step is −γb: its buffer arrow and its step arrow coincide
+        mom = [frame_trace(frame, arrows[("Momentum", f"arrow:{kind}")])
+               for kind in ("step", "buffer")]  # fmt: skip
+        np.testing.assert_allclose(mom[0]["x"], mom[1]["x"], atol=1e-5)
+        m = paths["Adam"].loc[k + 1, ["exp_avg_x", "exp_avg_y"]].to_numpy(dtype=float)
+        b = frame_trace(frame, arrows[("Adam", "arrow:buffer")])
+        d = np.array([b["x"][1] - b["x"][0], b["y"][1] - b["y"][0]])
+        np.testing.assert_allclose(unit(d), -unit(m), atol=1e-4)
+    # the last step has no next step: no step arrow there, the gradient arrow stays
+    last = frames[-1]
+    assert frame_trace(last, arrows[("SGD", "arrow:step")])["x"] == []
+    assert len(frame_trace(last, arrows[("SGD", "arrow:gradient")])["x"]) == 2
+    # the still figure shows the last frame's arrows
+    assert (
+        list(fig.data[arrows[("SGD", "arrow:gradient")]].x)
+        == (frame_trace(last, arrows[("SGD", "arrow:gradient")])["x"])
     )
-    m = paths["Adam"].loc[6, ["exp_avg_x", "exp_avg_y"]].to_numpy(dtype=float)
-    b = by[("Adam", "arrow:buffer")]
-    d = np.array([b.x[1] - b.x[0], b.y[1] - b.y[0]])
-    np.testing.assert_allclose(d / np.linalg.norm(d), -m / np.linalg.norm(m))
-    fig = tr.contour_figure("bowl", paths, colors, kappa=10.0, arrows_at=5)
-    assert len([t for t in fig.data if str(t.meta).startswith("arrow:")]) == len(arrows) == 8
+    assert not indices(tr.contour_figure("bowl", paths, colors, kappa=kappa), "arrow:step")
 
 
-def test_surface_paths_sit_on_the_surface_slightly_lifted():
-    paths, colors = paths_for("himmelblau", ["sgd", "adam"])
+def test_step_arrows_are_empty_where_the_path_has_no_point():
+    paths, _ = paths_for("bowl", ["sgd"], steps=5, kappa=10.0)
+    out = tr.step_arrows(SURFACES["bowl"], paths["SGD"], [0, 4, 5, 9], 10.0, 1.0)
+    ax, _, norm = out["step"]
+    assert np.isfinite(ax[:2]).all() and np.isnan(ax[2:]).all()  # steps 5 and 9: no next step
+    gx, _, gnorm = out["gradient"]
+    assert np.isfinite(gx[:3]).all() and np.isnan(gx[3]).all()  # step 9 does not exist
+    p = paths["SGD"]
+    assert norm[0] == pytest.approx(math.hypot(p.loc[1, "dx"], p.loc[1, "dy"]))
+    assert gnorm[0] == pytest.approx(math.hypot(p.loc[0, "x"], 10.0 * p.loc[0, "y"]))
+
+
+def test_click_grid_and_clicked_start():
+    for name, surface in SURFACES.items():
+        gx, gy = tr.click_grid(surface)
+        (x0, x1), (y0, y1) = surface.domain
+        assert gx.min() == x0 and gx.max() == pytest.approx(x1)
+        assert gy.min() == y0 and gy.max() == pytest.approx(y1)
+        assert 16**2 <= len(gx) <= (tr.CLICK_INTERVALS + 1) ** 2, name
+        spacing = np.diff(np.unique(gx))
+        np.testing.assert_allclose(spacing, spacing[0])
+        assert round(spacing[0], 9) in tr.CLICK_SPACINGS
+    # a click as st.plotly_chart reports it: the grid sent as float32
+    x32, y32 = float(np.float32(-1.8)), float(np.float32(0.6))
+    assert x32 != -1.8
+    event = {"selection": {"points": [{"x": 0.0, "y": 0.0}, {"x": x32, "y": y32}]}}
+    assert tr.start_from_selection(event, "rosenbrock") == (-1.8, 0.6)  # the last click
+    outside = {"selection": {"points": [{"x": 9.0, "y": -7.0}]}}
+    assert tr.start_from_selection(outside, "rosenbrock") == (2.0, -1.0)  # clipped to the square
+    for nothing in (None, {}, {"selection": {"points": []}},
+                    {"selection": {"points": [{"x": None, "y": 1}]}}):  # fmt: skip
+        assert tr.start_from_selection(nothing, "rosenbrock") is None
+    # the contour's grid trace holds those points, invisible and clickable
+    paths, colors = paths_for("rosenbrock", ["sgd"], steps=10)
+    fig = tr.contour_figure("rosenbrock", paths, colors)
+    (grid,) = traces(fig, "grid")
+    # markers (Streamlit reports a click as the selection of one), invisible
+    assert grid.mode == "markers" and grid.marker.opacity == 0 and "start at" in grid.hovertemplate
+    np.testing.assert_allclose(grid.x, tr.click_grid(SURFACES["rosenbrock"])[0], atol=1e-6)
+    assert not traces(tr.contour_figure("rosenbrock", paths, colors, clickable=False), "grid")
+
+
+def test_surface_paths_float_above_the_surface_and_race_too():
+    paths, colors = paths_for("himmelblau", ["sgd", "adam"], steps=tr.SURFACE_POINTS)
     fig = tr.surface_figure("himmelblau", paths, colors)
     surface = fig.data[0]
-    z_grid = np.asarray(surface.z)
-    lift = 0.01 * (z_grid.max() - z_grid.min())
+    z_grid = np.asarray(surface.z, dtype=float)
+    lift = tr.LIFT * (z_grid.max() - z_grid.min())
     assert lift > 0
     for t, label in zip(traces(fig, "path"), ["SGD", "Adam"], strict=True):
         p = paths[label]
         np.testing.assert_allclose(t.z, np.log1p(p["loss"]) + lift)
         np.testing.assert_array_equal(t.x, p["x"])
-    paths, colors = paths_for("rastrigin", ["sgd"])
+    frames = fig.race_frames
+    assert 2 <= len(frames) <= tr.SURFACE_FRAMES
+    paths_i = indices(fig, "path")
+    for frame in frames:
+        k = int(frame["name"])
+        for i, label in zip(paths_i, ["SGD", "Adam"], strict=True):
+            line = frame_trace(frame, i)
+            z = unpack(line["z"])
+            assert len(z) == k + 1  # every step, up to step k
+            np.testing.assert_allclose(z, np.log1p(paths[label]["loss"][: k + 1]) + lift, 1e-5)
+            head = frame_trace(frame, i + 1)
+            assert unpack(head["x"])[0] == pytest.approx(paths[label]["x"][k], rel=1e-6)
+    # a longer path is thinned while it plays, and whole at the end
+    paths, colors = paths_for("rastrigin", ["sgd"], steps=4 * tr.SURFACE_POINTS)
     fig = tr.surface_figure("rastrigin", paths, colors)
-    z_grid = np.asarray(fig.data[0].z)
-    lift = 0.01 * (z_grid.max() - z_grid.min())
-    np.testing.assert_allclose(traces(fig, "path")[0].z, paths["SGD"]["loss"] + lift)
+    frames = fig.race_frames
+    middle = frames[len(frames) // 2]
+    k = int(middle["name"])
+    z = unpack(frame_trace(middle, 1)["z"])
+    assert len(z) == k // 4 + 1 + (k % 4 != 0) and len(z) <= tr.SURFACE_POINTS + 1
+    assert len(unpack(frame_trace(frames[-1], 1)["z"])) == 4 * tr.SURFACE_POINTS + 1
+    z_grid = np.asarray(fig.data[0].z, dtype=float)
+    lift = tr.LIFT * (z_grid.max() - z_grid.min())
+    np.testing.assert_allclose(traces(fig, "path")[0].z, paths["SGD"]["loss"] + lift, 1e-6)
     assert fig.layout.scene.zaxis.title.text == "f(x, y)"
 
 
@@ -302,5 +451,24 @@ def test_csv_has_exactly_run_surfaces_columns_for_every_rule():
 def test_outside_and_frame_steps():
     assert tr.outside("rosenbrock", (5, 0)) and not tr.outside("rosenbrock", (0, 0))
     steps = tr.frame_steps(2000)
-    assert steps[0] == 0 and steps[-1] == 2000 and len(steps) == tr.MAX_FRAMES
+    assert steps[0] == 0 and steps[-1] == 2000 and len(steps) == tr.MAX_FRAMES <= 60
     assert tr.frame_steps(10).tolist() == list(range(11))
+
+
+@pytest.mark.parametrize("big", [False, True])
+def test_charts_fix_their_margins_so_plotly_draws_them_once(big):
+    """With ``autoexpand`` Plotly redraws a chart each time its legend, colour bar or slider
+    pushes a margin out; the margins are given instead, large enough for what sits in them."""
+    paths, colors = paths_for("himmelblau", ["sgd", "adam"], steps=20)
+    figures = [
+        tr.contour_figure("himmelblau", paths, colors, big=big),
+        tr.surface_figure("himmelblau", paths, colors, big=big),
+        tr.loss_figure(paths, colors, big=big),
+    ]
+    for fig in figures:
+        margin = fig.to_dict()["layout"]["margin"]
+        assert margin["autoexpand"] is False
+        assert margin["t"] >= 50 and margin["b"] >= 100  # legend or title; player or legend
+    contour = figures[0].to_dict()["layout"]["margin"]
+    assert contour["r"] >= 80 and contour["l"] >= 55  # the colour bar; the y tick labels
+    assert (contour["t"] > 90) is big  # large type, larger margins

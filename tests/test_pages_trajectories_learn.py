@@ -1,6 +1,10 @@
 """The Descent trajectories and Learn pages through Streamlit's AppTest: standalone on a fresh
 session, through the app's navigation, after widget changes, and with bad input."""
 
+import base64
+import json
+
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -29,6 +33,27 @@ def charts(at: AppTest) -> list:
     return at.get("plotly_chart")
 
 
+def spec(at: AppTest, key: str) -> dict:
+    """The Plotly figure a chart sends to the browser."""
+    return json.loads(next(c for c in charts(at) if c.key == key).proto.spec)
+
+
+def values(array) -> np.ndarray:
+    if isinstance(array, dict):  # Plotly's typed array: {"dtype": "f8", "bdata": base64}
+        dtype = np.dtype(array["dtype"]).newbyteorder("<")
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=dtype).astype(float)
+    return np.asarray(array, dtype=float)
+
+
+def path_ends(at: AppTest) -> dict[str, tuple[float, float]]:
+    """Each rule's last drawn point on the contour, by rule label."""
+    return {
+        t["legendgroup"]: (values(t["x"])[-1], values(t["y"])[-1])
+        for t in spec(at, "tr_contour")["data"]
+        if t.get("meta") == "path"
+    }
+
+
 def results_table(at: AppTest):
     """The per-rule table of final points (not the editors)."""
     return next(d.value for d in at.main.dataframe if "final f" in d.value.columns)
@@ -44,10 +69,26 @@ def test_trajectories_renders_on_a_fresh_session():
     assert not at.error
     assert at.selectbox(key="tr_surface").value == "rosenbrock"
     assert at.multiselect(key="tr_rules").value == list(tr.DEFAULT_RULES)
-    assert len(charts(at)) == 3  # contour, 3-D, loss
+    # contour and loss; the 3-D view is drawn only when its tab is open (a costly scene)
+    assert [c.key for c in charts(at)] == ["tr_contour", "tr_loss"]
     assert at.get("download_button")
     table = results_table(at)
     assert table["rule"].tolist() == [RULES[r].label for r in tr.DEFAULT_RULES]
+    figure = spec(at, "tr_contour")
+    assert len(figure["frames"]) <= tr.MAX_FRAMES
+    assert any(t.get("meta") == "grid" for t in figure["data"])  # clickable for a start
+
+
+def test_the_3d_view_is_drawn_in_its_tab_and_races_too():
+    at = page(TRAJECTORIES)
+    at.session_state["tr_view"] = "3-D view"
+    at.run()
+    no_exception(at, "3-D")
+    assert [c.key for c in charts(at)] == ["tr_contour", "tr_surface3d"]
+    figure = spec(at, "tr_surface3d")
+    assert figure["data"][0]["type"] == "surface"
+    assert 2 <= len(figure["frames"]) <= tr.SURFACE_FRAMES
+    assert any("float a little above" in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize("name", list(SURFACES))
@@ -59,7 +100,7 @@ def test_every_test_function_renders(name):
     start = SURFACES[name].start
     assert at.number_input(key=f"tr_x_{name}").value == start[0]
     assert at.number_input(key=f"tr_y_{name}").value == start[1]
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 2
     assert any(SURFACES[name].notes in c.value for c in at.caption)
 
 
@@ -78,13 +119,37 @@ def test_changing_rules_steps_start_kappa_and_arrows_rerenders():
     at.slider(key="tr_steps").set_value(2000).run()
     assert results_table(at).set_index("rule").loc["SGD", "diverged"]  # overflowed to inf
     at.number_input(key="tr_x_bowl").set_value(1.5).run()
+    starts = [t for t in spec(at, "tr_contour")["data"] if t.get("meta") == "start"]
+    assert starts[0]["x"] == [1.5]
     at.toggle(key="tr_arrows").set_value(True).run()
-    at.slider(key="tr_arrow_step").set_value(1500).run()
     no_exception(at, "arrows")
-    at.slider(key="tr_steps").set_value(100).run()  # the arrow step must follow
+    figure = spec(at, "tr_contour")
+    arrows = [i for i, t in enumerate(figure["data"]) if str(t.get("meta")).startswith("arrow:")]
+    assert arrows and set(arrows) <= set(figure["frames"][0]["traces"])  # they move with it
+    assert any("Arrows at the step the slider shows" in c.value for c in at.caption)
+    at.slider(key="tr_steps").set_value(100).run()
     no_exception(at, "fewer steps")
-    assert at.slider(key="tr_arrow_step").value == 99
-    assert len(charts(at)) == 3
+    assert spec(at, "tr_contour")["frames"][-1]["name"] == "100"
+    assert len(charts(at)) == 2
+
+
+def test_the_learning_rate_factor_moves_every_path_at_once():
+    at = page(TRAJECTORIES).run()
+    before = path_ends(at)
+    table = results_table(at).set_index("rule")
+    assert table.loc["Adam", "learning rate γ"] == tr.default_lr("rosenbrock", "adam")
+    at.select_slider(key="tr_lr_scale_rosenbrock").set_value(2.0).run()
+    no_exception(at, "lr ×2")
+    after = path_ends(at)
+    assert set(after) == set(before)
+    assert all(after[label] != before[label] for label in before)  # every path moved
+    table = results_table(at).set_index("rule")
+    for rule in tr.DEFAULT_RULES:
+        label = RULES[rule].label
+        assert table.loc[label, "learning rate γ"] == 2 * tr.default_lr("rosenbrock", rule)
+    # the factor belongs to the function: another one starts at ×1
+    at.selectbox(key="tr_surface").set_value("beale").run()
+    assert at.select_slider(key="tr_lr_scale_beale").value == 1.0
 
 
 def test_an_invalid_learning_rate_shows_an_error_and_keeps_the_other_paths():
@@ -103,7 +168,7 @@ def test_an_invalid_learning_rate_shows_an_error_and_keeps_the_other_paths():
     assert any(m.startswith("Adagrad:") and "'momentum'" in m for m in messages)
     table = results_table(at)
     assert table["rule"].tolist() == ["Nesterov", "RMSprop", "Adam"]
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 2
 
 
 def test_edits_are_kept_when_rules_change_and_reset_restores_defaults():
@@ -134,7 +199,7 @@ def test_trajectories_in_presentation_mode():
     at.session_state[state.PRESENTATION_KEY] = True
     at.run()
     no_exception(at, "big")
-    assert len(charts(at)) == 3
+    assert len(charts(at)) == 2
 
 
 # --- Learn ------------------------------------------------------------------------------------

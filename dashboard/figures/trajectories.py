@@ -12,8 +12,12 @@ Plot conventions, chosen for honesty:
   the contour and the 3-D view, and the colour bar or axis says so;
 - the 2-D background is a raster of f itself (equal-width bands with their edges as contour
   lines), not a Plotly contour trace, which Plotly's fast animation would erase;
-- the animation moves a marker with a short trail along each full-resolution path, so no step of
-  a zigzag is hidden by subsampling; only the *frames* are subsampled (at most ``MAX_FRAMES``).
+- the animation is a race: frame k draws each path only up to step k, with its head (and the
+  direction arrows) at step k. Only the *frames* are subsampled (at most ``MAX_FRAMES``); a
+  path's newest stretch in a frame has every step, so no zigzag is skipped as it is drawn, and
+  the finished picture (the last frame) has every step of every path;
+- frames travel light: plain dicts with float32 typed arrays, listing only the traces that move
+  (:class:`FramedFigure`, :func:`packed`), so a change of a setting answers quickly.
 """
 
 from __future__ import annotations
@@ -35,10 +39,17 @@ from nn_core import surfaces
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, Surface
 
+from ..text import safe_figure
 from .style import apply_style, tidy_log_axis
 
 DEFAULT_RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
-MAX_FRAMES = 150
+MAX_FRAMES = 60  # animation frames of the contour race (evenly spaced steps, both ends kept)
+FRAME_POINTS = 300  # a playing path of more steps is thinned behind its newest stretch
+SURFACE_FRAMES = 40  # the 3-D race: Plotly redraws a whole 3-D scene for every frame
+SURFACE_POINTS = 150
+LIFT = 0.03  # 3-D paths float this fraction of the surface's height above it
+CLICK_SPACINGS = (0.05, 0.1, 0.2, 0.25, 0.5, 1.0)
+CLICK_INTERVALS = 24  # at most this many grid intervals a side of the contour
 SHADE_PIXELS = 480  # the background image is SHADE_PIXELS² evaluations of f
 SHADE_BANDS = 24
 SURFACE_GRID = 81
@@ -201,14 +212,19 @@ def png_grey(rows: np.ndarray) -> bytes:
 
 
 def finite_path(path: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a path whose point and loss are finite (a diverged path's last row is not)."""
-    ok = np.isfinite(path[["x", "y", "loss"]].to_numpy(dtype=np.float64)).all(axis=1)
-    return path[ok]
+    """The rows of a path whose point and loss are finite (a diverged path's last row is not);
+    the path itself when all are."""
+    ok = np.ones(len(path), dtype=bool)
+    for column in ("x", "y", "loss"):  # one at a time: a multi-column pick costs ~1 ms
+        ok &= np.isfinite(path[column].to_numpy(dtype=np.float64))
+    return path if ok.all() else path[ok]
 
 
 def diverged_at(path: pd.DataFrame) -> int | None:
-    last = path.iloc[-1]
-    return int(last["step"]) if bool(last["diverged"]) else None
+    # Columns, not path.iloc[-1]: a row of mixed types costs a conversion of every column.
+    if not bool(path["diverged"].to_numpy()[-1]):
+        return None
+    return int(path["step"].to_numpy()[-1])
 
 
 def path_name(label: str, path: pd.DataFrame) -> str:
@@ -222,6 +238,95 @@ def frame_steps(last_step: int, max_frames: int = MAX_FRAMES) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, last_step, n)).astype(int))
 
 
+def thinning(last_step: int, points: int = FRAME_POINTS) -> int:
+    """Every how many steps a playing path is drawn behind its newest stretch: 1 (every step)
+    for paths of up to ``points`` steps, so frame k then holds exactly steps 0 … k."""
+    return max(1, math.ceil(last_step / points))
+
+
+def revealed(n: int, k: int, every: int = 1, since: int | None = None) -> np.ndarray:
+    """Row indices of a path of ``n`` rows (step i in row i) drawn up to step ``k``: every
+    ``every``-th step before step ``since``, then every step from ``since`` to ``k`` (the stretch
+    the marker just ran, so no zigzag is skipped as it is drawn). The path ends at step k, or at
+    its last row if it stopped earlier. With ``every == 1`` that is rows 0 … k: k + 1 points."""
+    end = min(int(k), n - 1)
+    since = end if since is None else max(0, min(int(since), end))
+    return np.concatenate([np.arange(0, since, every), np.arange(since, end + 1)])
+
+
+def packed(values) -> dict[str, str]:
+    """A float array as Plotly's typed-array spec: little-endian float32, base64.
+
+    About 5.3 bytes a number instead of ~18 as JSON text, and float32's seven digits are far
+    finer than a pixel. NaN stays NaN, which Plotly draws as a gap; a diverging path's values
+    beyond float32's range are clipped to ±1e30, still far off the chart in their direction."""
+    a = np.clip(np.asarray(values, dtype=np.float64), -1e30, 1e30).astype("<f4")
+    return {"dtype": "f4", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+class FramedFigure(go.Figure):
+    """A ``go.Figure`` whose animation frames and a few large layout parts are plain dicts,
+    handed to Plotly as built.
+
+    Plotly validates every trace of every frame it is given (about 0.4 ms each), which for 60
+    frames × 20 traces is most of a second on every change of a setting; it also deep-copies
+    its whole theme template into each figure (tens of ms) and validates every step of the
+    animation slider. These parts are built here in one fixed shape (``race_frames``,
+    ``raw_layout``: template, slider, play buttons), and a unit test passes the whole figure
+    through ``go.Figure`` to prove it valid. :meth:`to_dict` — what ``plotly.io.to_json``,
+    ``write_html`` and ``st.plotly_chart`` serialise — includes them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._race_frames: list[dict] = []
+        self._raw_layout: dict[str, Any] = {}
+
+    @property
+    def race_frames(self) -> list[dict]:
+        return self._race_frames
+
+    @property
+    def raw_layout(self) -> dict[str, Any]:
+        return self._raw_layout
+
+    def to_dict(self) -> dict:
+        out = super().to_dict()
+        if self._raw_layout:
+            out["layout"] = {**out.get("layout", {}), **self._raw_layout}
+        if self._race_frames:
+            out["frames"] = self._race_frames
+        return out
+
+
+@functools.lru_cache(maxsize=8)
+def _style(big: bool, height: int) -> tuple[str, str]:
+    """The shared look (:func:`apply_style`) as JSON: (the layout without its template, the
+    template), built once per size instead of once per figure."""
+    layout = apply_style(go.Figure(), big, height).to_dict()["layout"]
+    template = layout.pop("template", {})
+    return json.dumps(layout), json.dumps(template)
+
+
+def styled(fig: FramedFigure, big: bool, height: int) -> FramedFigure:
+    """:func:`apply_style`'s layout on ``fig`` (its template passed as built); the traces keep
+    the line widths this module gives them. Returns ``fig``."""
+    layout, template = _style(big, height)
+    fig.update_layout(json.loads(layout))
+    fig.raw_layout["template"] = json.loads(template)
+    return safe_figure(fig)
+
+
+def fixed_margins(big: bool, left: int, right: int, top: int, bottom: int) -> dict[str, Any]:
+    """Margins that hold the legend, colour bar, axis labels and player, given up front.
+
+    Plotly otherwise grows its margins to fit them (``autoexpand``), redrawing the whole chart
+    once per growth: that was more than half of a chart's drawing time in the browser. Large
+    type (presentation mode) gets half as much again."""
+    scale = 1.5 if big else 1.0
+    return {"l": round(left * scale), "r": round(right * scale), "t": round(top * scale),
+            "b": round(bottom * scale), "autoexpand": False}  # fmt: skip
+
+
 # --- the contour view with the animation -------------------------------------------------------
 
 
@@ -231,21 +336,27 @@ def contour_figure(
     colors: dict[str, str],
     kappa: float | None = None,
     start: tuple[float, float] | None = None,
-    arrows_at: int | None = None,
+    arrows: bool = False,
     max_frames: int = MAX_FRAMES,
     big: bool = False,
-) -> go.Figure:
-    """Contours of f (or log(1 + f)) with every path, the minima and the start, animated.
+    clickable: bool = True,
+) -> FramedFigure:
+    """Contours of f (or log(1 + f)) with every path, the minima and the start: a race.
 
-    The contours are a layout image (:func:`shade_png`). Traces: the colour bar, the minima and
-    start markers, then per path a full-resolution line (``meta="path"``), a trail and a head
-    (``meta="trail"``/``"head"``, the ones the frames move) and, when ``arrows_at`` is a step,
-    the direction arrows of :func:`direction_arrows`. The figure opens on its last frame, so the
-    still picture is the finished race; Play replays it."""
+    The contours are a layout image (:func:`shade_png`). Traces: the colour bar, the click grid
+    (``meta="grid"``, invisible points a click can pick as the start, when ``clickable``), the
+    minima and start markers, then per path its line (``meta="path"``) and its head
+    (``meta="head"``) and, with ``arrows``, the direction arrows of :func:`step_arrows`
+    (``meta="arrow:step"``, ``"arrow:buffer"``, ``"arrow:gradient"``).
+
+    Frame j (at most ``max_frames``, at step k_j of :func:`frame_steps`) draws each path only up
+    to step k_j (:func:`revealed`; every step for paths of up to ``FRAME_POINTS`` steps), its
+    head at step k_j and the arrows of step k_j. The still figure is the last frame: the
+    finished race, every step drawn; Play replays it."""
     surface = surface_for(surface_name)
     image, lo, hi = shade_png(surface_name, kappa)
     (x0, x1), (y0, y1) = surface.domain
-    fig = go.Figure(
+    fig = FramedFigure(
         # The colour bar of the background image: a trace with no point, so nothing to hover.
         go.Scatter(
             x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
@@ -260,73 +371,133 @@ def contour_figure(
         source=image, xref="x", yref="y", x=x0, y=y1,
         sizex=x1 - x0, sizey=y1 - y0, sizing="stretch", layer="below",
     )  # fmt: skip
-    apply_style(fig, big, height=720 if big else 600)  # first: it would reset the line widths
+    styled(fig, big, height=720 if big else 600)
+    if clickable:
+        gx, gy = click_grid(surface)
+        # Invisible markers: Streamlit reports a click on a chart as the selection of the
+        # marker under it. Each is an SVG element, so the grid is coarse (about 21 a side).
+        fig.add_trace(
+            go.Scatter(
+                x=gx.astype(np.float32), y=gy.astype(np.float32), mode="markers",
+                showlegend=False, meta="grid", marker={"size": 12, "opacity": 0},
+                selected={"marker": {"opacity": 0}}, unselected={"marker": {"opacity": 0}},
+                hovertemplate="click: start at (%{x:.4g}, %{y:.4g})<extra></extra>",
+            )
+        )  # fmt: skip
     _add_markers(fig, surface, start, big)  # under the paths, so a head at a minimum shows
     width = 4 if big else 2.5
     finite = {label: finite_path(p) for label, p in paths.items()}
-    for label, p in finite.items():
-        fig.add_trace(
-            go.Scatter(
-                x=p["x"], y=p["y"], mode="lines", name=path_name(label, paths[label]),
-                legendgroup=label, meta="path", opacity=0.7,
-                line={"color": colors.get(label, "#333333"), "width": width},
-                customdata=np.column_stack([p["step"], p["loss"]]),
-                hovertemplate=f"<b>{label}</b><br>step %{{customdata[0]}}<br>"
-                "x=%{x:.4g}, y=%{y:.4g}<br>f=%{customdata[1]:.4g}<extra></extra>",
-            )
-        )  # fmt: skip
-    last = max((int(p["step"].max()) for p in paths.values()), default=0)
+    last = max((len(p) - 1 for p in paths.values()), default=0)  # row i is step i
     steps = frame_steps(last, max_frames)
-    stride = int(np.max(np.diff(steps))) if len(steps) > 1 else 1
-    tail = max(10, 2 * stride)
-    moving = []
+    every = thinning(last)
+    length = 0.08 * (x1 - x0)
+    moving: list[int] = []
+    templates: list[tuple[str, str]] = []  # (every step drawn, thinned) hover texts per path
     for label, p in finite.items():
         colour = colors.get(label, "#333333")
-        trail, head = _trail_and_head(p, last, tail)
-        fig.add_trace(go.Scatter(**trail, mode="lines", legendgroup=label, showlegend=False,
-                                 meta="trail", hoverinfo="skip",
-                                 line={"color": colour, "width": width * 1.8}))  # fmt: skip
+        full = (f"<b>{label}</b><br>step %{{customdata[0]}}<br>x=%{{x:.4g}}, y=%{{y:.4g}}<br>"
+                "f=%{customdata[1]:.4g}<extra></extra>")  # fmt: skip
+        templates.append((full, f"<b>{label}</b><br>x=%{{x:.4g}}, y=%{{y:.4g}}<extra></extra>"))
         fig.add_trace(
             go.Scatter(
-                **head, mode="markers", legendgroup=label, showlegend=False, meta="head",
+                x=p["x"].to_numpy(), y=p["y"].to_numpy(), mode="lines",
+                name=path_name(label, paths[label]), legendgroup=label, meta="path",
+                line={"color": colour, "width": width}, opacity=0.85,
+                customdata=np.column_stack([p["step"].to_numpy(), p["loss"].to_numpy()]),
+                hovertemplate=full,
+            )
+        )  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=p["x"].to_numpy()[-1:], y=p["y"].to_numpy()[-1:], mode="markers",
+                legendgroup=label, showlegend=False, meta="head",
                 marker={"color": colour, "size": 16 if big else 12,
                         "line": {"color": "white", "width": 2}},
+                unselected={"marker": {"opacity": 1}},
                 hovertemplate=f"<b>{label}</b> x=%{{x:.4g}}, y=%{{y:.4g}}<extra></extra>",
             )
         )  # fmt: skip
         moving += [len(fig.data) - 2, len(fig.data) - 1]
-    if arrows_at is not None:
-        for trace in direction_arrows(surface, paths, colors, arrows_at, kappa, big):
-            fig.add_trace(trace)
+    at_steps: dict[str, dict[str, tuple]] = {}
+    if arrows:
+        for label, p in paths.items():
+            at_steps[label] = step_arrows(surface, p, steps, kappa, length)
+            for kind, (ax, ay, norm) in at_steps[label].items():
+                colour = "#555555" if kind == "gradient" else colors.get(label, "#333333")
+                fig.add_trace(_arrow_trace(label, kind, colour, ax[-1], ay[-1],
+                                           int(steps[-1]), norm[-1], big))  # fmt: skip
+                moving.append(len(fig.data) - 1)
+    xy = [(p["x"].to_numpy(), p["y"].to_numpy()) for p in finite.values()]
     frames = []
-    for k in steps:
-        data = []
-        for p in finite.values():
-            data += _trail_and_head(p, int(k), tail)
-        frames.append({"data": data, "traces": moving, "name": str(int(k))})
-    fig.frames = frames  # dicts, validated once here
+    for j, k in enumerate(steps):
+        k = int(k)
+        since = int(steps[j - 1]) if j else 0
+        thin = every if k < last else 1  # the finished race: every step
+        data: list[dict] = []
+        for (px, py), (full, short) in zip(xy, templates, strict=True):
+            idx = revealed(len(px), k, thin, since)
+            x, y = px[idx], py[idx]
+            data.append({"x": packed(x), "y": packed(y),
+                         "hovertemplate": full if thin == 1 else short})  # fmt: skip
+            data.append({"x": x[-1:].tolist(), "y": y[-1:].tolist()})
+        for by_kind in at_steps.values():
+            for ax, ay, norm in by_kind.values():
+                data.append(_arrow_data(ax[j], ay[j], k, norm[j]))
+        frames.append({"data": data, "traces": moving, "name": str(k)})
+    fig.race_frames[:] = frames
     fig.update_xaxes(range=[x0, x1], title="x", constrain="domain", showgrid=False,
                      zeroline=False)  # fmt: skip
     fig.update_yaxes(range=[y0, y1], title="y", scaleanchor="x", scaleratio=1,
                      constrain="domain", showgrid=False, zeroline=False)  # fmt: skip
-    _add_player(fig, steps, big)
+    _add_player(fig, steps, big, redraw=False)
     fig.update_layout(
         legend={"orientation": "h", "x": 0, "y": 1.02, "yanchor": "bottom"},
-        margin={"l": 10, "r": 10, "t": 90, "b": 120},
+        margin=fixed_margins(big, left=55, right=80, top=90, bottom=120),
+        hovermode="closest",
+        hoverdistance=40,  # a click anywhere finds a grid point, however large the chart
+        # What Streamlit sets on a chart that reports clicks, given here so that it does not
+        # set them after the first drawing (clickmode is a full redraw for Plotly).
+        dragmode="pan" if clickable else "zoom",
+        clickmode="event+select" if clickable else "event",
     )
     return fig
 
 
-def _trail_and_head(p: pd.DataFrame, k: int, tail: int) -> tuple[dict, dict]:
-    """The path's last ``tail`` steps up to step ``k`` and its point at step ``k`` (or its last
-    finite point if it stopped earlier)."""
-    step = p["step"].to_numpy()
-    end = int(np.searchsorted(step, k, side="right"))
-    begin = int(np.searchsorted(step, k - tail, side="left"))
-    x, y = p["x"].to_numpy()[begin:end], p["y"].to_numpy()[begin:end]
-    # Plain lists: Plotly validates them several times faster than arrays, and a figure has
-    # up to MAX_FRAMES × rules × 2 of these.
-    return {"x": x.tolist(), "y": y.tolist()}, {"x": x[-1:].tolist(), "y": y[-1:].tolist()}
+def click_grid(surface: Surface) -> tuple[np.ndarray, np.ndarray]:
+    """The points a click on the contour can pick as the start: a grid with a round spacing
+    (``CLICK_SPACINGS``; at most ``CLICK_INTERVALS`` intervals a side) over the plotted square,
+    flattened to (x, y) arrays of equal length."""
+    (x0, x1), (y0, y1) = surface.domain
+    span = max(x1 - x0, y1 - y0)
+    h = next((s for s in CLICK_SPACINGS if span / s <= CLICK_INTERVALS), span / CLICK_INTERVALS)
+    xs = np.round(x0 + h * np.arange(round((x1 - x0) / h) + 1), 10)
+    ys = np.round(y0 + h * np.arange(round((y1 - y0) / h) + 1), 10)
+    X, Y = np.meshgrid(xs, ys)
+    return X.ravel(), Y.ravel()
+
+
+def start_from_selection(selection: Any, surface_name: str) -> tuple[float, float] | None:
+    """The start a click on the contour chose, from ``st.plotly_chart``'s selection state
+    (``{"selection": {"points": [{"x": …, "y": …}, …]}}``): the last clicked point, rounded to
+    4 decimals (the grid's own values, sent as float32) and clipped into the plotted square.
+    None when no usable point was clicked."""
+
+    def get(obj: Any, key: str) -> Any:
+        if isinstance(obj, dict):
+            return obj.get(key)
+        return getattr(obj, key, None)
+
+    points = get(get(selection, "selection"), "points") or []
+    for point in reversed(list(points)):
+        x, y = get(point, "x"), get(point, "y")
+        try:
+            x, y = float(x), float(y)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(x) and math.isfinite(y):
+            (x0, x1), (y0, y1) = surface_for(surface_name).domain
+            return (round(min(max(x, x0), x1), 4), round(min(max(y, y0), y1), 4))
+    return None
 
 
 def _add_markers(fig: go.Figure, surface: Surface, start, big: bool) -> None:
@@ -337,6 +508,7 @@ def _add_markers(fig: go.Figure, surface: Surface, start, big: bool) -> None:
                 x=mx, y=my, mode="markers", name="minimum", meta="minimum", legendrank=2000,
                 marker={"symbol": "star", "size": 20 if big else 16, "color": "#111111",
                         "line": {"color": "white", "width": 1.5}},
+                unselected={"marker": {"opacity": 1}},
                 hovertemplate="minimum (%{x:.4g}, %{y:.4g})<extra></extra>",
             )
         )  # fmt: skip
@@ -346,95 +518,118 @@ def _add_markers(fig: go.Figure, surface: Surface, start, big: bool) -> None:
             x=[sx], y=[sy], mode="markers", name="start", meta="start", legendrank=2000,
             marker={"symbol": "circle-open", "size": 18 if big else 14, "color": "#111111",
                     "line": {"width": 3}},
+            unselected={"marker": {"opacity": 1}},
             hovertemplate="start (%{x:.4g}, %{y:.4g})<extra></extra>",
         )
     )  # fmt: skip
 
 
-def _add_player(fig: go.Figure, steps: np.ndarray, big: bool) -> None:
-    duration = int(max(20, 6000 / max(len(steps), 1)))  # about six seconds for the whole run
-    still = {"mode": "immediate", "frame": {"duration": 0, "redraw": False},
+def _add_player(fig: FramedFigure, steps: np.ndarray, big: bool, redraw: bool) -> None:
+    """Play / Pause and a step slider; ``redraw`` is needed by 3-D scenes (Plotly redraws them
+    whole), not by the 2-D scatter traces."""
+    duration = int(max(40, 6000 / max(len(steps), 1)))  # about six seconds for the whole run
+    still = {"mode": "immediate", "frame": {"duration": 0, "redraw": redraw},
              "transition": {"duration": 0}}  # fmt: skip
-    play = {"frame": {"duration": duration, "redraw": False}, "transition": {"duration": 0},
+    play = {"frame": {"duration": duration, "redraw": redraw}, "transition": {"duration": 0},
             "fromcurrent": False, "mode": "immediate"}  # fmt: skip
-    fig.update_layout(
-        updatemenus=[
-            {
-                "type": "buttons", "direction": "left", "showactive": False,
-                "x": 0, "y": 0, "xanchor": "left", "yanchor": "top", "pad": {"t": 48},
-                "buttons": [
-                    {"label": "▶ Play", "method": "animate", "args": [None, play]},
-                    {"label": "❚❚ Pause", "method": "animate", "args": [[None], still]},
-                ],
-            }
-        ],
-        sliders=[
-            {
-                "active": len(steps) - 1, "x": 0.32, "len": 0.68, "y": 0, "yanchor": "top",
-                "pad": {"t": 38}, "ticklen": 3, "font": {"size": 10},
-                "currentvalue": {"prefix": "step ", "xanchor": "right",
-                                 "font": {"size": 18 if big else 13}},
-                "steps": [{"label": str(int(k)), "method": "animate",
-                           "args": [[str(int(k))], still]} for k in steps],
-            }
-        ],
-    )  # fmt: skip
+    fig.raw_layout["updatemenus"] = [
+        {
+            "type": "buttons", "direction": "left", "showactive": False,
+            "x": 0, "y": 0, "xanchor": "left", "yanchor": "top", "pad": {"t": 48},
+            "buttons": [
+                {"label": "▶ Play", "method": "animate", "args": [None, play]},
+                {"label": "❚❚ Pause", "method": "animate", "args": [[None], still]},
+            ],
+        }
+    ]  # fmt: skip
+    fig.raw_layout["sliders"] = [
+        {
+            "active": len(steps) - 1, "x": 0.32, "len": 0.68, "y": 0, "yanchor": "top",
+            "pad": {"t": 38}, "ticklen": 3, "font": {"size": 10},
+            "currentvalue": {"prefix": "step ", "xanchor": "right",
+                             "font": {"size": 18 if big else 13}},
+            "steps": [{"label": str(int(k)), "method": "animate",
+                       "args": [[str(int(k))], still]} for k in steps],
+        }
+    ]  # fmt: skip
 
 
-def direction_arrows(
+ARROW_TEXT = {
+    "step": "next step Δθ",
+    "buffer": "−momentum buffer / first moment",
+    "gradient": "−gradient",
+}
+
+
+def step_arrows(
     surface: Surface,
-    paths: dict[str, pd.DataFrame],
-    colors: dict[str, str],
-    step: int,
+    path: pd.DataFrame,
+    steps: Sequence[int],
     kappa: float | None = None,
-    big: bool = False,
-) -> list[go.Scatter]:
-    """Arrows from each path's point at ``step``, all of one length (directions only):
+    length: float = 1.0,
+) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Arrows from the path's point θ_k at each step k of ``steps``, all ``length`` long
+    (directions only), as {kind: (x, y, norm)} with x, y of shape (len(steps), 2) holding each
+    arrow's tail and tip and ``norm`` the vector's own length (NaN where there is no arrow):
 
-    - the step the rule takes next, Δθ = θ_{k+1} − θ_k (solid, ``meta="arrow:step"``);
-    - the direction of its momentum buffer or first moment, −b or −m after that step, for rules
-      that keep one (dashed, ``meta="arrow:buffer"``): momentum's step is exactly −γb;
-    - the steepest-descent direction −g at θ_k (grey, dotted, ``meta="arrow:gradient"``).
+    - ``step``: the step the rule takes next, Δθ = θ_{k+1} − θ_k (none at the last step);
+    - ``buffer``, for rules that keep one: minus the momentum buffer or first moment after that
+      step, −b or −m (momentum's step is exactly −γb);
+    - ``gradient``: the steepest-descent direction −∇f(θ_k).
 
-    Comparing the solid arrow with the grey one shows what momentum or adaptive scaling does."""
-    (x0, x1), _ = surface.domain
-    length = 0.08 * (x1 - x0)
-    traces = []
-    for label, p in paths.items():
-        rows = p.set_index("step")
-        if step not in rows.index or step + 1 not in rows.index:
-            continue
-        here, nxt = rows.loc[step], rows.loc[step + 1]
-        x, y = float(here["x"]), float(here["y"])
-        if not (math.isfinite(x) and math.isfinite(y)):
-            continue
-        gx, gy = surface.gradient(x, y, kappa)
-        vectors = [("step", (nxt["dx"], nxt["dy"]), "solid", colors.get(label, "#333333"))]
-        for buffer in ("momentum_buffer", "exp_avg"):
-            if f"{buffer}_x" in rows.columns and np.any(rows[f"{buffer}_x"] != 0):
-                vectors.append(("buffer", (-nxt[f"{buffer}_x"], -nxt[f"{buffer}_y"]), "dash",
-                                colors.get(label, "#333333")))  # fmt: skip
-                break
-        vectors.append(("gradient", (-gx, -gy), "dot", "#555555"))
-        for kind, (vx, vy), dash, colour in vectors:
-            norm = math.hypot(float(vx), float(vy))
-            if not math.isfinite(norm) or norm == 0:
-                continue
-            ex, ey = x + length * float(vx) / norm, y + length * float(vy) / norm
-            what = {"step": "next step Δθ", "buffer": "−momentum buffer / first moment",
-                    "gradient": "−gradient"}[kind]  # fmt: skip
-            traces.append(
-                go.Scatter(
-                    x=[x, ex], y=[y, ey], mode="lines+markers", showlegend=False,
-                    legendgroup=label, meta=f"arrow:{kind}",
-                    line={"color": colour, "width": 3 if big else 2, "dash": dash},
-                    marker={"symbol": ["circle", "arrow"], "size": [0, 14 if big else 11],
-                            "angleref": "previous", "color": colour},
-                    hovertemplate=f"<b>{label}</b> at step {step}: {what}, "
-                    f"length {norm:.3g}<extra></extra>",
-                )
-            )  # fmt: skip
-    return traces
+    Comparing the step with −∇f shows what momentum or adaptive scaling does."""
+    k = np.asarray(steps, dtype=int)
+    n = len(path)
+    x, y = path["x"].to_numpy(dtype=np.float64), path["y"].to_numpy(dtype=np.float64)
+    here = k < n
+    px = np.where(here, x[np.minimum(k, n - 1)], np.nan)
+    py = np.where(here, y[np.minimum(k, n - 1)], np.nan)
+    nxt = np.minimum(k + 1, n - 1)
+    has_next = k + 1 < n
+
+    def following(column: str) -> np.ndarray:
+        return np.where(has_next, path[column].to_numpy(dtype=np.float64)[nxt], np.nan)
+
+    vectors = {"step": (following("dx"), following("dy"))}
+    for buffer in ("momentum_buffer", "exp_avg"):
+        if f"{buffer}_x" in path.columns and np.any(path[f"{buffer}_x"].to_numpy() != 0):
+            vectors["buffer"] = (-following(f"{buffer}_x"), -following(f"{buffer}_y"))
+            break
+    with np.errstate(all="ignore"):
+        gx, gy = surface.gradient(px, py, kappa)
+        vectors["gradient"] = (-np.asarray(gx, dtype=np.float64), -np.asarray(gy, np.float64))
+        out = {}
+        for kind, (vx, vy) in vectors.items():
+            norm = np.hypot(vx, vy)
+            ok = np.isfinite(norm) & (norm > 0) & np.isfinite(px) & np.isfinite(py)
+            ex, ey = px + length * vx / norm, py + length * vy / norm
+            ax = np.where(ok[:, None], np.column_stack([px, ex]), np.nan)
+            ay = np.where(ok[:, None], np.column_stack([py, ey]), np.nan)
+            out[kind] = (ax, ay, np.where(ok, norm, np.nan))
+    return out
+
+
+def _arrow_data(ax: np.ndarray, ay: np.ndarray, k: int, norm: float) -> dict:
+    """One arrow (tail, tip) of a frame; no point where there is none."""
+    if not np.isfinite(ax).all():
+        return {"x": [], "y": [], "customdata": []}
+    size = float(f"{norm:.4g}")
+    return {"x": np.round(ax, 6).tolist(), "y": np.round(ay, 6).tolist(),
+            "customdata": [[k, size], [k, size]]}  # fmt: skip
+
+
+def _arrow_trace(label, kind, colour, ax, ay, k, norm, big) -> go.Scatter:
+    dash = {"step": "solid", "buffer": "dash", "gradient": "dot"}[kind]
+    return go.Scatter(
+        **_arrow_data(ax, ay, k, norm), mode="lines+markers", showlegend=False,
+        legendgroup=label, meta=f"arrow:{kind}",
+        line={"color": colour, "width": 3 if big else 2, "dash": dash},
+        marker={"symbol": ["circle", "arrow"], "size": [0, 14 if big else 11],
+                "angleref": "previous", "color": colour},
+        unselected={"marker": {"opacity": 1}},
+        hovertemplate=f"<b>{label}</b> at step %{{customdata[0]}}: {ARROW_TEXT[kind]}, "
+        "length %{customdata[1]:.3g}<extra></extra>",
+    )  # fmt: skip
 
 
 # --- the 3-D view -----------------------------------------------------------------------------
@@ -446,58 +641,96 @@ def surface_figure(
     colors: dict[str, str],
     kappa: float | None = None,
     big: bool = False,
-) -> go.Figure:
-    """The function as a 3-D surface with each path on it (z = the plotted f, lifted by 1 % of
-    the surface's height so the line is not buried). Points outside the plotted square are left
-    out (gaps), since the surface is not drawn there."""
+    max_frames: int = SURFACE_FRAMES,
+) -> FramedFigure:
+    """The function as a 3-D surface with each path on it, animated like the contour, seen
+    from high above (a low camera looks at the near wall of a valley, not at the paths in it).
+
+    A path is drawn at z = the plotted f + 3 % of the surface's height (``lift``), so the line
+    floats visibly above the mesh, which is flat between its grid points and would otherwise
+    swallow a path lying on the true, curved function; each path's head is a marker. Points
+    outside the plotted square are left out (gaps), since the surface is not drawn there. Frame
+    j draws each path up to step k_j (at most ``SURFACE_POINTS`` of its points: every step for
+    shorter paths) with its head at step k_j; the still figure is the finished race."""
     surface = surface_for(surface_name)
     xs, ys, Z = surface.grid(SURFACE_GRID, kappa)
     zt = z_transform(surface, Z)
     lo, hi = float(np.nanmin(zt)), float(np.nanmax(zt))
-    lift = 0.01 * (hi - lo)
-    fig = go.Figure(
-        go.Surface(x=xs, y=ys, z=zt, colorscale=GREYS, showscale=False, opacity=0.92,
-                   hoverinfo="skip", name=z_title(surface),
+    lift = LIFT * (hi - lo)
+    fig = FramedFigure(
+        go.Surface(x=xs.astype(np.float32), y=ys.astype(np.float32), z=zt.astype(np.float32),
+                   colorscale=GREYS, showscale=False, opacity=0.92, hoverinfo="skip",
+                   name=z_title(surface),
                    contours={"z": {"show": True, "color": "rgba(60,60,60,0.35)",
                                    "start": lo, "end": hi, "size": (hi - lo) / 20 or 1}})
     )  # fmt: skip
     (x0, x1), (y0, y1) = surface.domain
+    last = max((len(p) - 1 for p in paths.values()), default=0)  # row i is step i
+    steps = frame_steps(last, max_frames)
+    every = thinning(last, SURFACE_POINTS)
+    lifted = {}
     for label, p in paths.items():
         p = finite_path(p)
-        inside = p["x"].between(x0, x1) & p["y"].between(y0, y1)
-        z = z_transform(surface, p["loss"]) + lift
+        px, py, loss = (p[c].to_numpy(dtype=np.float64) for c in ("x", "y", "loss"))
+        inside = (x0 <= px) & (px <= x1) & (y0 <= py) & (py <= y1)
+        z = np.where(inside, z_transform(surface, loss) + lift, np.nan)
+        x, y = np.where(inside, px, np.nan), np.where(inside, py, np.nan)
+        lifted[label] = (x, y, z)
+        colour = colors.get(label, "#333333")
         fig.add_trace(
             go.Scatter3d(
-                x=p["x"].where(inside), y=p["y"].where(inside), z=np.where(inside, z, np.nan),
-                mode="lines", name=path_name(label, paths[label]), meta="path",
-                line={"color": colors.get(label, "#333333"), "width": 8 if big else 5},
-                customdata=np.column_stack([p["step"], p["loss"]]),
+                x=x, y=y, z=z, mode="lines", name=path_name(label, paths[label]), meta="path",
+                legendgroup=label, line={"color": colour, "width": 8 if big else 5},
+                customdata=np.column_stack([p["step"].to_numpy(), loss]),
                 hovertemplate=f"<b>{label}</b><br>step %{{customdata[0]}}<br>"
                 "f=%{customdata[1]:.4g}<extra></extra>",
             )
         )  # fmt: skip
+        fig.add_trace(
+            go.Scatter3d(
+                x=x[-1:], y=y[-1:], z=z[-1:], mode="markers", meta="head", showlegend=False,
+                legendgroup=label, hoverinfo="skip",
+                marker={"color": colour, "size": 7 if big else 5,
+                        "line": {"color": "white", "width": 1}},
+            )
+        )  # fmt: skip
+    moving = list(range(1, len(fig.data)))
     if surface.minima:
         mx, my = (np.array(v, dtype=np.float64) for v in zip(*surface.minima, strict=True))
         fig.add_trace(
             go.Scatter3d(
                 x=mx, y=my, z=z_transform(surface, surface.value(mx, my, kappa)) + lift,
                 mode="markers", name="minimum", meta="minimum",
-                marker={"symbol": "diamond", "size": 6, "color": "#111111"},
+                marker={"symbol": "diamond", "size": 7, "color": "#111111"},
             )
         )  # fmt: skip
+    frames = []
+    for k in steps:
+        k = int(k)
+        data = []
+        for x, y, z in lifted.values():
+            idx = revealed(len(x), k, every if k < last else 1)
+            head = idx[-1:]
+            data.append({"type": "scatter3d", "x": packed(x[idx]), "y": packed(y[idx]),
+                         "z": packed(z[idx])})  # fmt: skip
+            data.append({"type": "scatter3d", "x": packed(x[head]), "y": packed(y[head]),
+                         "z": packed(z[head])})  # fmt: skip
+        frames.append({"data": data, "traces": moving, "name": str(k)})
+    fig.race_frames[:] = frames
     fig.update_layout(
         scene={
             "xaxis": {"title": "x", "range": [x0, x1]},
             "yaxis": {"title": "y", "range": [y0, y1]},
-            "zaxis": {"title": z_title(surface), "range": [lo, hi + 2 * lift]},
-            "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.6},
-            "camera": {"eye": {"x": 1.3, "y": -1.6, "z": 1.5}},
+            "zaxis": {"title": z_title(surface), "range": [lo, hi + 2 * lift], "nticks": 4},
+            "aspectmode": "manual", "aspectratio": {"x": 1, "y": 1, "z": 0.5},
+            "camera": {"eye": {"x": 0.55, "y": -1.05, "z": 2.05}},
         },
     )  # fmt: skip
-    apply_style(fig, big, height=720 if big else 600)
+    styled(fig, big, height=720 if big else 600)
+    _add_player(fig, steps, big, redraw=True)
     fig.update_layout(
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom"},
-        margin={"l": 0, "r": 0, "t": 90, "b": 0},
+        margin=fixed_margins(big, left=0, right=0, top=90, bottom=110),
     )
     return fig
 
@@ -511,17 +744,19 @@ def loss_figure(
     """f at every step, one line per rule, with the reason in the title whenever the log axis
     cannot show everything: negative values (the saddle) keep the axis linear; exact zeros (a
     minimum hit to the last bit) leave the log axis on and are named as not drawn."""
-    fig = go.Figure()
+    fig = styled(FramedFigure(), big, height=480 if big else 380)
+    finite = {}
     for label, p in paths.items():
         p = finite_path(p)
+        finite[label] = p["loss"].to_numpy(dtype=np.float64)
         fig.add_trace(
             go.Scatter(
-                x=p["step"], y=p["loss"], mode="lines", name=path_name(label, paths[label]),
-                line={"color": colors.get(label, "#333333"), "width": 2.5},
+                x=p["step"].to_numpy(), y=finite[label], mode="lines",
+                name=path_name(label, paths[label]),
+                line={"color": colors.get(label, "#333333"), "width": 4 if big else 2.5},
                 hovertemplate="%{y:.4g}",
             )
         )  # fmt: skip
-    finite = {label: finite_path(p)["loss"].to_numpy() for label, p in paths.items()}
     negative = any((v < 0).any() for v in finite.values())
     zeros = [label for label, v in finite.items() if (v == 0).any()]
     title = None
@@ -532,16 +767,22 @@ def loss_figure(
         if zeros:
             title = f"f = 0 exactly (not drawn on a log axis) for: {', '.join(zeros)}"
     fig.update_layout(hovermode="x unified", xaxis_title="Step", yaxis_title="f(x, y)",
-                      title=title)  # fmt: skip
-    return apply_style(fig, big, height=480 if big else 380)
+                      title=title,
+                      legend={"orientation": "h", "x": 0, "y": -0.22, "yanchor": "top"},
+                      margin=fixed_margins(big, left=70, right=20, top=50, bottom=130))  # fmt: skip
+    return safe_figure(fig)
 
 
 def final_table(
-    surface_name: str, paths: dict[str, pd.DataFrame], kappa: float | None = None
+    surface_name: str,
+    paths: dict[str, pd.DataFrame],
+    kappa: float | None = None,
+    lrs: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Per rule: steps run, the final point and f, the nearest known minimum and the distance to
-    it (empty when the function has none or the path diverged), and whether (and at which step)
-    the path diverged."""
+    """Per rule: the learning rate it ran with (when ``lrs``, by label, is given), steps run,
+    the final point and f, the nearest known minimum and the distance to it (empty when the
+    function has none or the path diverged), and whether (and at which step) the path
+    diverged."""
     surface = surface_for(surface_name)
     minima = np.array(surface.minima, dtype=np.float64).reshape(-1, 2)
     rows = []
@@ -558,6 +799,7 @@ def final_table(
         rows.append(
             {
                 "rule": label,
+                **({"learning rate γ": float(lrs[label])} if lrs and label in lrs else {}),
                 "steps": int(last["step"]),
                 "final x": x,
                 "final y": y,
