@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from nn_core import PRESETS, ExperimentConfig, Results
@@ -129,9 +130,28 @@ def download(where: Any, label: str, build: Callable[[], bytes], filename: str, 
     where.download_button(label, build, filename, mime, key=key, on_click="ignore")
 
 
+PLAIN = "plotly-figure-data"  # marks a cached figure kept as its plain data
+
+
 def figure(name: str, results: Results, build: Callable, *params: Any):
-    """``build()`` cached on the results' identity and ``params`` (the figure's options), so a
-    rerun for an unrelated widget does not rebuild every chart; the cache is bounded by bytes
-    (``state.FIGURE_BUDGET``), since one figure of a long comparison can be tens of MB."""
+    """``build()`` (a Plotly figure, or any picklable value) cached on the results' identity
+    and ``params`` (the figure's options), so a rerun for an unrelated widget does not rebuild
+    every chart; the cache is bounded by bytes (``state.FIGURE_BUDGET``), since one figure of a
+    long comparison can be tens of MB. Every call returns a figure of its own to change."""
     key = (name, state.results_key(results), repr(params))
-    return state.FIGURES.get_or_build(key, build)
+    made = []
+
+    def build_plain():
+        made.append(build())
+        value = made[0]
+        return (PLAIN, value.to_dict()) if isinstance(value, go.Figure) else value
+
+    kept = state.FIGURES.get_or_build(key, build_plain)
+    if made:
+        return made[0]
+    if isinstance(kept, tuple) and len(kept) == 2 and kept[0] == PLAIN:
+        # A figure is kept as its plain data and rebuilt without Plotly's validation (it was
+        # validated when built): unpickling a Figure validated every trace and frame again,
+        # which made a revisit of the gradient page spend half a second on cached charts.
+        return go.Figure(kept[1], _validate=False)
+    return kept
