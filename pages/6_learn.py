@@ -4,6 +4,7 @@ import streamlit as st
 
 from dashboard.figures import learn
 from dashboard.page import setup
+from dashboard.text import md
 from nn_core.activations import ACTIVATIONS
 from nn_core.initializers import INITIALIZERS
 from nn_core.optimizers import RULES
@@ -32,8 +33,9 @@ with rules_tab:
             with st.expander("The algorithm, step by step"):
                 st.code(rule.doc, language=None)
             left, right = st.columns([3, 2])
-            # a static table, not an interactive grid: eleven grids made this page slow to draw
-            left.table(learn.hyper_table(name), hide_index=True)
+            # a static table, not an interactive grid: eleven grids made this page slow to draw;
+            # its cells are Markdown, so each is escaped ("> 0" is a bound, not a quote)
+            left.table(learn.hyper_table(name).map(md), hide_index=True)
             if name in keras:
                 right.info(f"**In Keras:** {keras[name]}")
 

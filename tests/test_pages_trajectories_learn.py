@@ -269,3 +269,18 @@ def test_pages_through_app_navigation(path, title):
     no_exception(at, path)
     assert at.title[0].value == title
     assert charts(at)
+
+
+def test_learn_tables_show_their_bounds_as_text_not_markdown():
+    """The hyperparameter tables are static (Markdown) tables: "> 0" must read as a bound, not
+    open a quote, so every cell is escaped."""
+    from dashboard.text import md
+
+    at = page(LEARN).run()
+    no_exception(at, "learn")
+    raw = learn.hyper_table("sgd")
+    assert raw["allowed"].str.startswith(">").any()  # the case this guards against
+    shown = [t.value for t in at.table]
+    assert len(shown) == len(RULES)  # one table per rule
+    assert any(t.reset_index(drop=True).equals(raw.map(md)) for t in shown)
+    assert not any(str(v).startswith(">") for t in shown for v in t.to_numpy().ravel())
