@@ -43,12 +43,17 @@ def start(
     report: dict | None,
     name: str | None,
     pace: float,
-) -> LiveJob:
-    """Start training ``config`` live (a job already running in this session is cancelled)."""
+) -> LiveJob | None:
+    """Start training ``config`` live (a job already running in this session is cancelled);
+    None, after saying why, when its process cannot be started."""
     old = current()
     if old is not None:
         old.cancel()
-    job = LiveJob(config, data, name, fingerprint, report, pace).start()
+    try:
+        job = LiveJob(config, data, name, fingerprint, report, pace).start()
+    except Exception as exc:  # e.g. no more processes: said, and the session goes on
+        st.error(f"Live training could not start: {md(f'{type(exc).__name__}: {exc}')}")
+        return None
     st.session_state[JOB_KEY] = job
     return job
 

@@ -141,3 +141,20 @@ def test_a_plain_run_during_a_live_one_replaces_it():
     results = at.session_state[state.RESULTS_KEY]
     assert results.config.training.epochs == 3 and not results.cancelled  # the plain run's
     assert "Pause" not in buttons(at)
+
+
+def test_a_live_run_that_cannot_start_says_why_and_keeps_the_results(monkeypatch):
+    at = live_app(epochs=5, pace=0)
+    at.sidebar.toggle(key="lab_live").set_value(False).run()
+    run_button(at).click().run()  # a plain run first: results to keep
+    kept = at.session_state[state.RESULTS_KEY]
+    at.sidebar.toggle(key="lab_live").set_value(True).run()
+
+    def refuse(self, playing=True):
+        raise OSError("Resource temporarily unavailable")
+
+    monkeypatch.setattr("dashboard.live_job.LiveJob.start", refuse)
+    run_button(at).click().run()
+    no_exception(at, "refused start")
+    assert any("Live training could not start" in e.value for e in at.error)
+    assert at.session_state[state.RESULTS_KEY] is kept
