@@ -23,7 +23,7 @@ from .data import make as make_dataset
 from .datasets import Dataset
 from .results import Results
 from .schedule import Cluster, LocalPool, Task
-from .train import RunRecord, build_architecture, plan_groups
+from .train import RunRecord, build_architecture, in_config_order, plan_groups
 
 
 @dataclass(frozen=True)
@@ -186,10 +186,5 @@ def run_comparison(
         )
     finally:
         backend.close()
-    order = {
-        (run.label, seed): (si, ri)
-        for si, seed in enumerate(config.seeds)
-        for ri, run in enumerate(config.runs)
-    }
-    records.sort(key=lambda r: order[(r.run, r.seed)])
+    records = in_config_order(config, records)
     return Results.from_records(config, data, arch, records, cancelled or incomplete["any"])

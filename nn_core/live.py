@@ -33,6 +33,7 @@ from .train import (
     begin,
     build_architecture,
     finish,
+    in_config_order,
     initial_params,
     pause_clock,
     plan_groups,
@@ -57,12 +58,6 @@ class LiveComparison:
         self.epochs = config.training.epochs
         self.stopped = False
         self.seconds = 0.0  # time spent training (the sum of advance() calls)
-        order = {
-            (run.label, seed): (si, ri)
-            for si, seed in enumerate(config.seeds)
-            for ri, run in enumerate(config.runs)
-        }
-        self._order = order
         started = time.perf_counter()
         with blas.limited(1):
             for g in self.groups:
@@ -135,7 +130,7 @@ class LiveComparison:
                 if not self.done:
                     rec.wall = g.elapsed()
                 out.append(rec)
-        out.sort(key=lambda r: self._order[(r.run, r.seed)])
+        out = in_config_order(self.config, out)
         incomplete = not self.done or self.stopped or not all(r.completed for r in out)
         return out, incomplete
 

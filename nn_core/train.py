@@ -183,6 +183,17 @@ def plan_groups(config: ExperimentConfig, n_train: int) -> list[list[tuple[RunCo
     return out
 
 
+def in_config_order(config: ExperimentConfig, records: list[RunRecord]) -> list[RunRecord]:
+    """``records`` sorted as the configuration lists them: by seed, then by run (whatever
+    order their groups or tasks finished in)."""
+    order = {
+        (run.label, seed): (si, ri)
+        for si, seed in enumerate(config.seeds)
+        for ri, run in enumerate(config.runs)
+    }
+    return sorted(records, key=lambda r: order[(r.run, r.seed)])
+
+
 # --- the group's state ------------------------------------------------------------------------
 
 
