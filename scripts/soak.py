@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
+sys.path.insert(0, str(ROOT))
+from tests.e2e.server import start  # noqa: E402  (the browser suite's way to start the server)
+
 LOG = Path(os.environ.get("TMPDIR", "/tmp")) / "soak-streamlit.log"
 IDLE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -51,31 +52,10 @@ def rss_mib(pid: int) -> float:
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
-    command += ["--server.address", "127.0.0.1", "--server.headless", "true"]
-    proc = subprocess.Popen(
-        [*command, "--browser.gatherUsageStats", "false"],
-        cwd=ROOT,
-        stdout=LOG.open("w"),
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240  # a loaded machine can take a minute
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            sys.exit(f"streamlit did not start: {LOG.read_text()[-1500:]}")
-        time.sleep(0.2)
+    try:
+        return start(LOG, timeout=240)  # a loaded machine can take a minute
+    except RuntimeError as exc:
+        sys.exit(str(exc))
 
 
 def settle(page) -> None:
