@@ -239,3 +239,63 @@ def test_the_runs_editor_shows_the_columns_of_the_rules_in_the_table():
     assert "amsgrad" in sidebar.shown_columns(frame)
     sgd_only = frame.iloc[:0]
     assert sidebar.shown_columns(sgd_only) == ["label", "optimizer", "batch_size", "lr", "other"]
+
+
+# --- the data preview (a plain SVG picture on the first page) -------------------------------
+
+
+def _preview_circles(svg: str):
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    ns = "{http://www.w3.org/2000/svg}"
+    frame = root.find(f"{ns}rect").attrib
+    dots = [c.attrib for c in root.iter(f"{ns}circle") if c.attrib["r"] != "4"]  # not legend
+    return frame, dots
+
+
+@pytest.mark.parametrize("name", ["moons", "spirals", "sine"])
+def test_the_preview_draws_every_point_where_the_data_puts_it(name):
+    from nn_core import datasets
+    from nn_core.config import DatasetConfig
+
+    data = datasets.make(DatasetConfig(name=name))
+    svg = data_figs.preview_svg(data)
+    frame, dots = _preview_circles(svg)
+    n_train, n_val = len(data.X_train), len(data.X_val)
+    assert len(dots) == n_train + n_val
+    # training points filled, validation points hollow, in that order
+    assert [d.get("fill") == "none" for d in dots] == [False] * n_train + [True] * n_val
+    cx = np.array([float(d["cx"]) for d in dots])
+    cy = np.array([float(d["cy"]) for d in dots])
+    x = np.r_[data.X_train[:, 0], data.X_val[:, 0]]
+    second = data.X_train[:, 1] if data.n_features >= 2 else data.y_train[:, 0]
+    y = np.r_[second, data.X_val[:, 1] if data.n_features >= 2 else data.y_val[:, 0]]
+    # an affine picture of the data: the same scale on both axes, y drawn upwards
+    sx = np.polyfit(x, cx, 1)[0]
+    sy = np.polyfit(y, cy, 1)[0]
+    assert np.allclose(cx, np.polyval(np.polyfit(x, cx, 1), x), atol=0.06)
+    assert np.allclose(cy, np.polyval(np.polyfit(y, cy, 1), y), atol=0.06)
+    assert sx > 0 and sy < 0 and sx == pytest.approx(-sy, rel=1e-3)
+    left, top = float(frame["x"]), float(frame["y"])
+    right, bottom = left + float(frame["width"]), top + float(frame["height"])
+    assert cx.min() >= left and cx.max() <= right and cy.min() >= top and cy.max() <= bottom
+    colours = [d.get("fill") if d.get("fill") != "none" else d["stroke"] for d in dots]
+    if data.task == "regression":
+        assert set(colours) == {style.PALETTE[0]}
+    else:
+        labels = np.r_[data.y_train.ravel(), data.y_val.ravel()].astype(int)
+        assert colours == [style.class_color(k) for k in labels]
+
+
+def test_a_large_dataset_is_previewed_by_an_even_subsample_of_bounded_size():
+    from nn_core import datasets
+    from nn_core.config import DatasetConfig
+
+    data = datasets.make(DatasetConfig(name="blobs", n_samples=5000))
+    svg = data_figs.preview_svg(data)
+    _, dots = _preview_circles(svg)
+    assert len(dots) == data_figs.PREVIEW_POINTS
+    assert len(svg) < 100_000
+    pts = data_figs.preview_points(data)
+    assert pts["split"].sum() == pytest.approx(data_figs.PREVIEW_POINTS * 0.2, rel=0.05)
