@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -131,6 +132,18 @@ def download(where: Any, label: str, build: Callable[[], bytes], filename: str, 
 
 
 PLAIN = "plotly-figure-data"  # marks a cached figure kept as its plain data
+
+
+@functools.lru_cache(maxsize=32)
+def _static_plain(build: Callable[..., go.Figure], params: tuple) -> dict:
+    return build(*params).to_dict()
+
+
+def static_figure(build: Callable[..., go.Figure], *params: Any) -> go.Figure:
+    """``build(*params)`` for a figure that depends on its arguments only (no results: the
+    Learn page's), built once per server process and argument set (hashable arguments); every
+    call returns a figure of its own."""
+    return go.Figure(_static_plain(build, params), _validate=False)
 
 
 def figure(name: str, results: Results, build: Callable, *params: Any):

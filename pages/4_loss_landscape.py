@@ -56,11 +56,16 @@ if need_results(results):
     )
     for warning in figs.fidelity_warnings(land):
         st.warning(md(warning))  # names runs: user text
-    tab2d, tab3d = st.tabs(["Contours", "3-D surface"])
-    with tab2d:
-        st.plotly_chart(figs.contour(land, colors, big), key="chart_land_contour")
-    with tab3d:
-        st.plotly_chart(figs.surface3d(land, colors, big), key="chart_land_3d")
+    # Only the open tab is built and drawn: the 3-D scene in a closed tab still cost its
+    # rendering on every visit and control change.
+    tab2d, tab3d = st.tabs(
+        ["Contours", "3-D surface"], key=sticky("ll_view", "Contours"), on_change="rerun"
+    )
+    keep("ll_view", st.session_state.get("ll_view"))
+    if tab2d.open is not False:
+        tab2d.plotly_chart(figs.contour(land, colors, big), key="chart_land_contour")
+    if tab3d.open is not False:
+        tab3d.plotly_chart(figs.surface3d(land, colors, big), key="chart_land_3d")
     d1, d2 = st.columns(2)
     download(
         d1,

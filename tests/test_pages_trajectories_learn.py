@@ -12,6 +12,7 @@ from dashboard import state
 from dashboard.figures import learn
 from dashboard.figures import trajectories as tr
 from nn_core import run_comparison
+from nn_core.activations import ACTIVATIONS
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES
 from tests.conftest import small_config
@@ -211,9 +212,8 @@ def test_learn_renders_on_a_fresh_session():
     assert at.title[0].value == "Learn"
     assert len(at.latex) == len(RULES)
     assert [lx.value.strip("$\n") for lx in at.latex] == [r.math for r in RULES.values()]
-    assert len(charts(at)) == 2  # activations, depth bound
+    assert not charts(at)  # only the open tab (the rules) is built
     assert not any("used in this comparison" in m.value for m in at.markdown)
-    assert any("0.25¹⁰ ≈ 9.5e-7" in m.value for m in at.markdown)
     keras = [i.value for i in at.info if i.value.startswith("**In Keras:**")]
     assert keras == [f"**In Keras:** {text}" for text in learn.keras_differences().values()]
     assert len(keras) >= 5
@@ -222,6 +222,35 @@ def test_learn_renders_on_a_fresh_session():
     assert [c.value for c in at.caption if "torch.optim" in c.value] == [
         learn.rule_caption(r) for r in RULES
     ]
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state["learn_tab"] = tab
+    return at.run()
+
+
+def test_learn_draws_each_tab_when_it_is_opened():
+    at = page(LEARN).run()
+    open_tab(at, "Activations")
+    no_exception(at, "activations")
+    assert [c.key for c in charts(at)] == ["learn_act"] and not at.latex
+    metas = [t["meta"] for t in spec(at, "learn_act")["data"]]
+    assert metas == [f"{kind}:{n}" for n in ACTIVATIONS for kind in ("f", "df")]
+    open_tab(at, "Batch size and gradients")
+    assert [c.key for c in charts(at)] == ["learn_depth"]
+    assert any("0.25¹⁰ ≈ 9.5e-7" in m.value for m in at.markdown)
+    open_tab(at, "Initializers")
+    assert not charts(at) and at.number_input(key="learn_in").value == 256
+    # the figures are built once per server and handed out as copies
+    first = page_module().static_figure(learn.depth_figure, 20, False)
+    first.update_layout(title="changed")
+    assert page_module().static_figure(learn.depth_figure, 20, False).layout.title.text != "changed"
+
+
+def page_module():
+    from dashboard import page as page_mod
+
+    return page_mod
 
 
 def test_learn_marks_what_the_current_comparison_uses():
@@ -239,6 +268,8 @@ def test_learn_marks_what_the_current_comparison_uses():
         "#### Momentum :green-badge[used in this comparison]",
         "#### Adam :green-badge[used in this comparison]",
     ]
+    open_tab(at, "Initializers")
+    badges = [m.value for m in at.markdown if "used in this comparison" in m.value]
     assert any("He/Kaiming normal" in b for b in badges)
     assert at.selectbox(key="learn_gain").value == "relu"
     table = next(d.value for d in at.dataframe if "fan_in · Var(W)" in d.value.columns)
@@ -246,7 +277,7 @@ def test_learn_marks_what_the_current_comparison_uses():
 
 
 def test_learn_fan_in_changes_the_stds():
-    at = page(LEARN).run()
+    at = open_tab(page(LEARN).run(), "Initializers")
     at.number_input(key="learn_in").set_value(64).run()
     no_exception(at, "fan_in")
     table = next(d.value for d in at.dataframe if "fan_in · Var(W)" in d.value.columns)
@@ -268,7 +299,7 @@ def test_pages_through_app_navigation(path, title):
     at.switch_page(path).run()
     no_exception(at, path)
     assert at.title[0].value == title
-    assert charts(at)
+    assert charts(at) if title != "Learn" else len(at.latex) == len(RULES)
 
 
 def test_learn_tables_show_their_bounds_as_text_not_markdown():
@@ -284,3 +315,20 @@ def test_learn_tables_show_their_bounds_as_text_not_markdown():
     assert len(shown) == len(RULES)  # one table per rule
     assert any(t.reset_index(drop=True).equals(raw.map(md)) for t in shown)
     assert not any(str(v).startswith(">") for t in shown for v in t.to_numpy().ravel())
+
+
+# --- Loss landscape ---------------------------------------------------------------------------
+
+
+def test_the_landscape_draws_only_its_open_tab():
+    at = page("../pages/4_loss_landscape.py")
+    at.session_state[state.RESULTS_KEY] = run_comparison(small_config(training={"epochs": 3}))
+    at.run()
+    no_exception(at, "landscape")
+    assert [c.key for c in charts(at)] == ["chart_land_contour"]
+    assert spec(at, "chart_land_contour")["data"][0]["type"] == "contour"
+    at.session_state["ll_view"] = "3-D surface"
+    at.run()
+    no_exception(at, "landscape 3-D")
+    assert [c.key for c in charts(at)] == ["chart_land_3d"]
+    assert spec(at, "chart_land_3d")["data"][0]["type"] == "surface"
