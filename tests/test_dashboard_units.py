@@ -268,3 +268,22 @@ def test_data_views_cover_both_splits(results):
     assert balance["share"].sum() == pytest.approx(1.0)
     fig = data_figs.scatter(results.data)
     assert sum(len(t.x) for t in fig.data) == len(table)
+
+
+def test_a_cached_figure_with_frames_comes_back_equal_and_its_own(results):
+    from dashboard import page
+
+    h = results.histograms.query("run == 'SGD' and seed == 0")
+
+    def build():
+        return gradients.histogram_animation(h, results.arch.n_layers)
+
+    name = "test-cached-frames"
+    built = page.figure(name, results, build, "opts")
+    cached = page.figure(name, results, build, "opts")
+    assert cached is not built and len(cached.to_dict()["frames"]) == h["epoch"].nunique()
+    assert cached.to_dict() == built.to_dict()  # data, layout and every frame
+    cached.update_layout(title="changed")
+    cached.to_dict()["frames"][0]["data"][0]["y"] = None
+    again = page.figure(name, results, build, "opts").to_dict()
+    assert again == built.to_dict()

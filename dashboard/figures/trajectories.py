@@ -40,7 +40,7 @@ from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, Surface
 
 from ..text import safe_figure
-from .style import apply_style, tidy_log_axis
+from .style import FramedFigure, apply_style, tidy_log_axis
 
 DEFAULT_RULES = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
 MAX_FRAMES = 60  # animation frames of the contour race (evenly spaced steps, both ends kept)
@@ -262,40 +262,6 @@ def packed(values) -> dict[str, str]:
     beyond float32's range are clipped to ±1e30, still far off the chart in their direction."""
     a = np.clip(np.asarray(values, dtype=np.float64), -1e30, 1e30).astype("<f4")
     return {"dtype": "f4", "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-class FramedFigure(go.Figure):
-    """A ``go.Figure`` whose animation frames and a few large layout parts are plain dicts,
-    handed to Plotly as built.
-
-    Plotly validates every trace of every frame it is given (about 0.4 ms each), which for 60
-    frames × 20 traces is most of a second on every change of a setting; it also deep-copies
-    its whole theme template into each figure (tens of ms) and validates every step of the
-    animation slider. These parts are built here in one fixed shape (``race_frames``,
-    ``raw_layout``: template, slider, play buttons), and a unit test passes the whole figure
-    through ``go.Figure`` to prove it valid. :meth:`to_dict` — what ``plotly.io.to_json``,
-    ``write_html`` and ``st.plotly_chart`` serialise — includes them."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._race_frames: list[dict] = []
-        self._raw_layout: dict[str, Any] = {}
-
-    @property
-    def race_frames(self) -> list[dict]:
-        return self._race_frames
-
-    @property
-    def raw_layout(self) -> dict[str, Any]:
-        return self._raw_layout
-
-    def to_dict(self) -> dict:
-        out = super().to_dict()
-        if self._raw_layout:
-            out["layout"] = {**out.get("layout", {}), **self._raw_layout}
-        if self._race_frames:
-            out["frames"] = self._race_frames
-        return out
 
 
 @functools.lru_cache(maxsize=8)
