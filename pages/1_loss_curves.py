@@ -119,7 +119,11 @@ def charts(results: Results, live: bool = False) -> None:
     st.caption(f"Diverged: {DIVERGENCE_RULE}.")
 
     if not results.steps.empty:
-        with st.expander("Per-step loss in the first epochs (SGD noise)", expanded=False):
+        # Built only while open: a chart in a closed expander was still drawn on every change.
+        steps = st.expander(
+            "Per-step loss in the first epochs (SGD noise)", key="lc_steps", on_change="rerun"
+        )
+        if steps.open:
             steps_fig = build(
                 "steps",
                 results,
@@ -128,7 +132,7 @@ def charts(results: Results, live: bool = False) -> None:
                 log_y,
                 big,
             )
-            st.plotly_chart(steps_fig, key="chart_steps")
+            steps.plotly_chart(steps_fig, key="chart_steps")
 
     boundaries(results, build)
 

@@ -373,3 +373,23 @@ def test_nothing_in_the_app_names_an_outside_address_or_icon_font():
         text = path.read_text().replace('xmlns="http://www.w3.org/2000/svg"', "")
         assert ":material/" not in text.replace('":material/…:"', ""), path
         assert "http://" not in text and "https://" not in text, path
+
+
+def test_the_per_step_chart_is_built_when_its_section_is_opened():
+    at = app()
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    no_exception(at, "run")
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert "chart_steps" not in keys and "chart_loss" in keys
+    assert any(e.label.startswith("Per-step loss") for e in at.main.expander)
+    at.session_state["lc_steps"] = True
+    at.run()
+    no_exception(at, "steps open")
+    chart = next(c for c in at.get("plotly_chart") if c.key == "chart_steps")
+    import json
+
+    traces = json.loads(chart.proto.spec)["data"]
+    results = at.session_state[state.RESULTS_KEY]
+    named = {t["name"].split(" (")[0] for t in traces}  # "SGD (mean of 12 steps)": SGD
+    assert named == set(results.steps["run"].unique())

@@ -349,7 +349,7 @@ def decision_boundaries(results, colors: dict[str, str], big: bool = False) -> g
             go.Heatmap(
                 x=xs, y=ys, z=p, colorscale=region_colorscale(k), zmin=0,
                 zmax=1 if not multiclass else k, showscale=False, hoverinfo="skip",
-                zsmooth="best" if not multiclass else False,
+                zsmooth="fast" if not multiclass else False,
             ),
             row=r, col=c,
         )  # fmt: skip
