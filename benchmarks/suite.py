@@ -377,7 +377,7 @@ def targets(rows: list[Row], has_torch: bool) -> list[str]:
     return out
 
 
-def write_csv(path: str, rows: list[Row]) -> None:
+def write_csv(path: str, rows: list[Row], sweep_rows: list[list[str]] = ()) -> None:
     cols = [
         "workload", "kind", "batch", "optimizer", "steps", "engine", "variant", "recording",
         "dtype", "threads", "rounds", "median_s", "min_s", "max_s", "times_s", "stopped_rounds",
@@ -400,6 +400,7 @@ def write_csv(path: str, rows: list[Row]) -> None:
                     f"{r.ratio(key):.4f}" if is_torch else "",
                     "" if diff is None else f"{diff:.3e}",
                 ])  # fmt: skip
+        out.writerows(sweep_rows)
 
 
 # --- entry point ------------------------------------------------------------------------------
@@ -490,6 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     failed: list[str] = []
     sweep_lines: list[str] = []
+    sweep_rows: list[list[str]] = []
     try:
         for w in chosen:
             if w.kind == "sweep":  # its own measurement and report (benchmarks/sweeps.py)
@@ -500,6 +502,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {w.name:20} FAILED — {failed[-1]}", flush=True)
                     continue
                 sweep_lines += sweeps.report(sm, args.quick)
+                sweep_rows += sweeps.csv_rows(sm)
                 print(
                     f"  {w.name:20} ours 1 proc {sm.one_proc:.3f}s"
                     + (f", 2 procs {sm.two_procs:.3f}s" if sm.two_procs is not None else "")
@@ -540,7 +543,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in landscape.measure(rounds=1 if args.quick else 5):
             print(line)
     if args.csv:
-        write_csv(args.csv, rows)
+        write_csv(args.csv, rows, sweep_rows)
         print(f"\nCSV written to {args.csv}")
     if failed:
         print("\nFAILED workloads (not in the tables):")

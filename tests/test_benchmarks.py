@@ -1,8 +1,10 @@
 """The benchmark suite's own arithmetic and a smoke run (speed itself is never asserted)."""
 
+import dataclasses
 import time
 
 import numpy as np
+import pytest
 
 from benchmarks import floor, suite
 from benchmarks.workloads import registry
@@ -145,7 +147,7 @@ def test_the_floor_times_every_hidden_activation_and_its_derivative():
     assert f.act_seconds(10, 2) == 10 * f.step_act_s + 2 * f.eval_act_s
 
 
-def test_the_sweep_benchmark_times_the_engines_sweep_path_and_reports_it():
+def test_the_sweep_benchmark_times_the_engines_sweep_path_and_reports_it(tmp_path):
     import dataclasses
 
     from benchmarks import sweeps
@@ -168,6 +170,25 @@ def test_the_sweep_benchmark_times_the_engines_sweep_path_and_reports_it():
     text = "\n".join(sweeps.report(m, quick=True))
     for needle in ("1 process", "floor", "lockstep arithmetic", "task overhead", "SKIP"):
         assert needle in text
+    # --csv: the sweep's rows in the suite's columns (no torch here: ours and the floor)
+    import csv
+
+    path = tmp_path / "bench.csv"
+    suite.write_csv(str(path), [], sweeps.csv_rows(m))
+    written = list(csv.DictReader(path.open()))
+    assert [(r["workload"], r["engine"]) for r in written] == [
+        ("sweep-default", "ours"),
+        ("sweep-default", "floor"),
+    ]
+    assert float(written[0]["median_s"]) == pytest.approx(m.one_proc, abs=1e-6)
+    assert float(written[1]["median_s"]) == pytest.approx(m.floor.seconds, abs=1e-6)
+    assert int(written[0]["steps"]) == m.replay.run_steps and written[0]["kind"] == "sweep"
+    m.torch_sample_seconds, m.torch_sample_steps, m.torch_sampled = 2.0, 100, 3
+    torch_row = next(r for r in sweeps.csv_rows(m) if r[5] == "torch")
+    expected = 2.0 / 100 * m.replay.run_steps
+    assert float(torch_row[11]) == pytest.approx(expected, rel=1e-6)
+    assert float(torch_row[16]) == pytest.approx(expected / m.one_proc, rel=1e-3)
+    assert "extrapolated from 3 runs" in torch_row[6]
 
 
 def test_the_torch_sample_is_checked_against_our_steps_and_final_parameters():
@@ -182,3 +203,32 @@ def test_the_torch_sample_is_checked_against_our_steps_and_final_parameters():
     assert "steps equal: NO" in sweeps.check(sample, [(599, theta), (3, diverged)], rep)
     off = sweeps.check(sample, [(600, theta + 1e-6), (3, diverged)], rep)
     assert off.endswith("DIFFERENT") and "1.0e-06" in off
+    # a run whose own end moves as far when θ₀ moves by one ulp is chaotic, not different
+    calm = sweeps.Replay(finals={k: (n, t + 1e-17) for k, (n, t) in rep.finals.items()})
+    wild = sweeps.Replay(finals={k: (n, t + 1e-6) for k, (n, t) in rep.finals.items()})
+    assert sweeps.check(sample, [(600, theta + 1e-6), (3, diverged)], rep, calm).endswith(
+        "DIFFERENT"
+    )
+    chaotic = sweeps.check(sample, [(600, theta + 1e-6), (3, diverged)], rep, wild)
+    assert chaotic.endswith("same") and "1 chaotic: sgd at lr 0.1" in chaotic
+
+
+def test_a_nudged_replay_starts_one_ulp_away_and_a_sample_trains_alone():
+    from benchmarks import sweeps
+    from benchmarks.workloads import registry, with_training
+
+    w = registry(quick=True)["sweep-default"]
+    cap = sweeps.CapturingExecutor()
+    small = with_training(w.config, epochs=1)
+    sweeps.run_engine(dataclasses.replace(w, config=small), cap)
+    sample = sweeps.torch_sample(cap.tasks)
+    alone = sweeps.sample_tasks(cap.tasks, sample)
+    assert sorted((t.runs[0].rule, t.runs[0].lr, t.runs[0].seed) for t in alone) == sorted(
+        sample.runs
+    )
+    base, nudged = sweeps.replay(alone), sweeps.replay(alone, nudge=True)
+    full = sweeps.replay(cap.tasks)
+    for key in sample.runs:
+        assert np.array_equal(base.finals[key][1], full.finals[key][1])  # alone = in its group
+        moved = np.abs(nudged.finals[key][1] - base.finals[key][1])
+        assert moved.max() > 0  # a different start, trained the same way
