@@ -393,3 +393,17 @@ def test_the_per_step_chart_is_built_when_its_section_is_opened():
     results = at.session_state[state.RESULTS_KEY]
     named = {t["name"].split(" (")[0] for t in traces}  # "SGD (mean of 12 steps)": SGD
     assert named == set(results.steps["run"].unique())
+
+
+def test_a_chart_sends_the_same_figure_on_the_rerun_after_it_was_built():
+    """The browser draws a chart again whenever its JSON changes: a cached figure must come
+    out byte for byte the same as on the run that built it."""
+    at = app()
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    at.toggle(key="lc_db").set_value(True).run()  # builds the decision boundaries
+    built = {c.key: c.proto.spec for c in at.get("plotly_chart")}
+    at.run()
+    again = {c.key: c.proto.spec for c in at.get("plotly_chart")}
+    assert {"chart_loss", "chart_accuracy", "chart_boundaries"} <= set(built)
+    assert again == built
