@@ -299,3 +299,21 @@ def test_a_large_dataset_is_previewed_by_an_even_subsample_of_bounded_size():
     assert len(svg) < 100_000
     pts = data_figs.preview_points(data)
     assert pts["split"].sum() == pytest.approx(data_figs.PREVIEW_POINTS * 0.2, rel=0.05)
+
+
+def test_the_decision_boundaries_figure_passes_plotlys_validation(results):
+    """It is built from plain dicts without validation; here Plotly validates all of it."""
+    import plotly.graph_objects as go
+
+    colors = style.run_colors(results.config.runs)
+    fast = curves.decision_boundaries(results, colors)
+    checked = go.Figure(fast.to_dict())  # raises on any invalid property
+    assert len(checked.data) == len(colors) * 3  # a region and two classes' points per run
+    panels = [t for t in checked.data if t.type == "heatmap"]
+    assert [(t.xaxis, t.yaxis) for t in panels] == [
+        ("x" if i == 0 else f"x{i + 1}", "y" if i == 0 else f"y{i + 1}") for i in range(len(colors))
+    ]
+    titles = [a.text for a in checked.layout.annotations]
+    assert titles == list(colors)
+    axes = [checked.layout[f"xaxis{i + 1 if i else ''}"] for i in range(len(colors))]
+    assert {a.title.text for a in axes} == {"x1 (std.)"} and not any(a.showgrid for a in axes)
