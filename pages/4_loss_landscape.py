@@ -23,7 +23,7 @@ if need_results(results):
         "all paths: θ(a, b) = θ₀ + a·d₁ + b·d₂. PCA directions follow where the runs actually "
         "went; filter-normalised random directions (Li et al., 2018) show a neutral slice."
     )
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = st.columns([2, 1, 1])  # the directions need room for both labels at 1280 px
     method = (
         keep(
             "ll_method",

@@ -11,6 +11,7 @@ import pytest
 
 from .conftest import TIMINGS
 from .test_browser import PAGES, TIMEOUT, go_to, main_text, open_app, run_comparison, settle
+from .test_trajectories_page import slider_keys
 
 pytestmark = pytest.mark.browser
 ALL = [*PAGES, "Network", "Sweeps"]
@@ -73,3 +74,12 @@ def test_first_load_page_visits_and_control_changes(context_factory, server):
         page, lambda: main.get_by_text("PCA of the paths", exact=True).click()
     )
     clean(page, "pca directions")
+    # the grid: 41 → 61 → 81 points a side (each evaluated once), then back to 41 (cached)
+    for key, grid in (("ArrowRight", 61), ("ArrowRight", 81), ("ArrowLeft", 61), ("ArrowLeft", 41)):
+        TIMINGS[f"control_loss_landscape_grid_{grid}_s"] = timed(
+            page, lambda key=key: slider_keys(page, "Grid", key)
+        )
+        clean(page, f"grid {grid}")
+    assert (
+        page.locator('[data-testid="stMain"] input[aria-label="Grid"]').input_value() == "1"
+    )  # 41 of 21, 41, 61, 81
