@@ -157,7 +157,10 @@ def test_progress_reports_every_epoch_of_every_group_and_reaches_the_total():
     run_comparison(config, progress=seen.append)
     groups = plan_groups(config, 90)  # GD alone, then the three batch-8 runs in lockstep
     assert [len(g) for g in groups] == [2, 6]
-    assert len(seen) == len(groups) * config.training.epochs
+    # one report at the end of every epoch of every group (and, on a machine slow enough for an
+    # epoch to last over train.CHECK_SECONDS, reports within it too)
+    epochs = config.training.epochs
+    assert len({(p.run, p.epoch) for p in seen}) == len(groups) * epochs <= len(seen)
     assert seen[-1].done_steps == seen[-1].total_steps
     assert all(a.done_steps < b.done_steps for a, b in itertools.pairwise(seen))
     named = ", ".join(p.run for p in seen)
@@ -165,7 +168,8 @@ def test_progress_reports_every_epoch_of_every_group_and_reaches_the_total():
     assert seen[-1].seeds == (0, 1)
     one_by_one = []
     run_comparison(config, progress=one_by_one.append, lockstep=False)
-    assert len(one_by_one) == len(config.runs) * 2 * config.training.epochs
+    ends = {(p.run, p.seed, p.epoch) for p in one_by_one}
+    assert len(ends) == len(config.runs) * 2 * epochs <= len(one_by_one)
     assert one_by_one[-1].done_steps == one_by_one[-1].total_steps == seen[-1].total_steps
 
 
