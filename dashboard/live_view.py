@@ -98,6 +98,24 @@ def keep_finished() -> None:
     job.release()
 
 
+# A chart that draws nothing, 10 px tall (Plotly's least height).
+BLANK = {
+    "data": [{"type": "scatter", "x": [], "y": [], "showlegend": False, "hoverinfo": "skip"}],
+    "layout": {
+        "height": 10, "margin": {"l": 0, "r": 0, "t": 0, "b": 0},
+        "xaxis": {"visible": False}, "yaxis": {"visible": False},
+        "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+    },
+}  # fmt: skip
+
+
+def blank_chart(key: str) -> None:
+    """An empty chart, drawn while training so that the browser loads its charting library
+    then, not after: the first page shows no chart, so a first run's charts waited for it
+    (0.3–1.3 s after the results had arrived)."""
+    st.plotly_chart(BLANK, key=key, config={"staticPlot": True})
+
+
 def panel(draw: Callable[[Results], None]) -> bool:
     """If this session trains live: its controls, its progress and ``draw(results so far)``,
     redrawn as it trains; True then (the page draws nothing else of the comparison).
@@ -120,6 +138,8 @@ def panel(draw: Callable[[Results], None]) -> bool:
         if view is not None:
             draw(view)
             _drawn(view)
+        else:  # nothing trained yet
+            blank_chart("live_warm_charts")
 
     live()
     return True

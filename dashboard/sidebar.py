@@ -944,6 +944,7 @@ def _run(config: ExperimentConfig) -> None:
     with area.container():
         st.button("Cancel", key=W + "cancel", help="Stop and keep the runs that finished")
         bar = st.progress(0.0, text="Starting…")
+        live_view.blank_chart(W + "warm_charts")
     last = [0.0]
 
     def progress(p):

@@ -407,3 +407,18 @@ def test_a_chart_sends_the_same_figure_on_the_rerun_after_it_was_built():
     again = {c.key: c.proto.spec for c in at.get("plotly_chart")}
     assert {"chart_loss", "chart_accuracy", "chart_boundaries"} <= set(built)
     assert again == built
+
+
+def test_the_blank_chart_drawn_while_training_is_valid_and_gone_afterwards():
+    import plotly.graph_objects as go
+
+    from dashboard import live_view
+
+    fig = go.Figure(live_view.BLANK)  # Plotly's own validation (height ≥ 10, a trace)
+    assert fig.layout.height == 10 and not fig.layout.xaxis.visible
+    at = app()
+    at.sidebar.number_input(key="w_tr_epochs").set_value(2).run()
+    run_button(at).click().run()
+    no_exception(at, "run")
+    keys = [c.key for c in at.get("plotly_chart")]
+    assert "w_warm_charts" not in keys and "chart_loss" in keys  # cleared with the progress
