@@ -115,7 +115,7 @@ def preview_svg(data: Dataset, size: int = 340) -> str:
     names = data.class_names or tuple(f"class {i}" for i in range(data.n_classes))
     legend = [] if data.task == "regression" else [
         f'<circle cx="{pad + 8 + 72 * i}" cy="12" r="4" fill="{class_color(i)}"/>'
-        f'<text x="{pad + 16 + 72 * i}" y="16">{escape(str(name))[:9]}</text>'
+        f'<text x="{pad + 16 + 72 * i}" y="16">{escape(str(name)[:9])}</text>'
         for i, name in enumerate(names[:4])
     ] + ([f'<text x="{pad + 8 + 72 * 4}" y="16">…</text>'] if len(names) > 4 else [])  # fmt: skip
     return (
