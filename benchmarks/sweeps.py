@@ -339,9 +339,8 @@ def measure(w: Workload, torch=None, quick: bool = False, pool: bool = True) -> 
         short = with_training(ExperimentConfig.from_json(sample.config_json), epochs=1)
         torch.run(dataclasses.replace(sample, config_json=short.to_json()))
         seconds, steps, cpu, finals = torch.run(sample)
-        out.torch_check = check(
-            sample, finals, rep, replay(sample_tasks(capture.tasks, sample), True)
-        )
+        nudged = replay(sample_tasks(capture.tasks, sample), nudge=True)
+        out.torch_check = check(sample, finals, rep, nudged)
         out.torch_sampled = len(sample.runs)
         out.torch_sample_seconds, out.torch_sample_steps = seconds, steps
         out.torch_sample_cpu = cpu

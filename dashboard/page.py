@@ -135,6 +135,15 @@ def download(where: Any, label: str, build: Callable[[], bytes], filename: str, 
 PLAIN = "plotly-figure-data"  # marks a cached figure kept as its plain data
 
 
+def lazy_tabs(names: list[str], key: str) -> list:
+    """``st.tabs`` of which only the open one is to be built (build a tab when its ``.open`` is
+    not False): a change of tab reruns the page, and the open tab is kept for the session under
+    ``key``. A closed tab's charts were otherwise drawn too, on every visit and change."""
+    tabs = st.tabs(names, key=sticky(key, names[0]), on_change="rerun")
+    keep(key, st.session_state.get(key))
+    return tabs
+
+
 @functools.lru_cache(maxsize=32)
 def _static_plain(build: Callable[..., go.Figure], params: tuple) -> dict:
     return build(*params).to_dict()
@@ -174,6 +183,6 @@ def figure(name: str, results: Results, build: Callable, *params: Any):
         # boundaries, on the rerun after they first appeared).
         plain = kept[1]
         fig = FramedFigure({k: v for k, v in plain.items() if k != "frames"}, _validate=False)
-        fig.race_frames.extend(plain.get("frames", ()))
+        fig.plain_frames.extend(plain.get("frames", ()))
         return fig
     return kept

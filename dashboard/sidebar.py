@@ -920,7 +920,8 @@ def _results_name(data) -> str | None:
 
 
 def _start_live(config: ExperimentConfig) -> None:
-    """Train live in this session's background thread (see dashboard.live_view)."""
+    """Train live in a process of its own, relayed to this session (see dashboard.live_view
+    and dashboard.live_job)."""
     prepared = _training_data(config)
     if prepared is None:
         return

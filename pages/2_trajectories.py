@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.figures import run_colors
 from dashboard.figures import trajectories as tr
-from dashboard.page import download, keep, setup, sticky
+from dashboard.page import download, keep, lazy_tabs, setup, sticky
 from dashboard.sidebar import parse_options
 from nn_core.optimizers import RULES
 from nn_core.surfaces import SURFACES, gd_optimal, run_surface
@@ -202,8 +202,7 @@ def page() -> None:
                 else ""
             )
         )
-    view = st.tabs(VIEWS, key=sticky("tr_view", VIEWS[0]), on_change="rerun")
-    keep("tr_view", st.session_state.get("tr_view"))
+    view = lazy_tabs(VIEWS, "tr_view")
     if view[0].open is not False:  # only the open tab is drawn: a 3-D scene is costly
         view[0].plotly_chart(loss_chart(*key, big), key="tr_loss")
     if view[1].open is not False:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from dashboard import export, state
 from dashboard.figures import landscape as figs
-from dashboard.page import download, keep, need_results, setup, sticky
+from dashboard.page import download, keep, lazy_tabs, need_results, setup, sticky
 from dashboard.text import md
 from nn_core import landscape
 
@@ -56,12 +56,7 @@ if need_results(results):
     )
     for warning in figs.fidelity_warnings(land):
         st.warning(md(warning))  # names runs: user text
-    # Only the open tab is built and drawn: the 3-D scene in a closed tab still cost its
-    # rendering on every visit and control change.
-    tab2d, tab3d = st.tabs(
-        ["Contours", "3-D surface"], key=sticky("ll_view", "Contours"), on_change="rerun"
-    )
-    keep("ll_view", st.session_state.get("ll_view"))
+    tab2d, tab3d = lazy_tabs(["Contours", "3-D surface"], "ll_view")  # only the open one drawn
     if tab2d.open is not False:
         tab2d.plotly_chart(figs.contour(land, colors, big), key="chart_land_contour")
     if tab3d.open is not False:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from dashboard.figures import learn
-from dashboard.page import keep, setup, static_figure, sticky
+from dashboard.page import lazy_tabs, setup, static_figure
 from dashboard.text import md
 from nn_core.activations import ACTIVATIONS
 from nn_core.initializers import INITIALIZERS
@@ -18,10 +18,7 @@ if results is None:
 # Only the open tab is built and sent (eleven rules' formulas and tables, or a chart): all four
 # at once made every visit to this page cost about a second.
 TABS = ["Update rules", "Activations", "Initializers", "Batch size and gradients"]
-rules_tab, act_tab, init_tab, notes_tab = st.tabs(
-    TABS, key=sticky("learn_tab", TABS[0]), on_change="rerun"
-)
-keep("learn_tab", st.session_state.get("learn_tab"))
+rules_tab, act_tab, init_tab, notes_tab = lazy_tabs(TABS, "learn_tab")
 if rules_tab.open is not False:
     with rules_tab:
         st.markdown(

@@ -165,7 +165,7 @@ def test_frames_are_bounded_and_the_last_shows_the_final_point(steps):
     paths, colors = paths_for(steps=steps)
     fig = tr.contour_figure("rosenbrock", paths, colors)
     frames = fig.to_dict()["frames"]
-    assert frames == fig.race_frames
+    assert frames == fig.plain_frames
     assert 2 <= len(frames) <= tr.MAX_FRAMES
     assert frames[0]["name"] == "0" and frames[-1]["name"] == str(steps)
     heads = indices(fig, "head")
@@ -202,7 +202,7 @@ def test_frames_are_valid_plotly_frames():
 def test_frame_k_reveals_each_path_up_to_step_k(rules):
     paths, colors = paths_for("beale", rules, steps=200)
     fig = tr.contour_figure("beale", paths, colors)
-    frames = fig.race_frames
+    frames = fig.plain_frames
     for label, i in zip(paths, indices(fig, "path"), strict=True):
         p = paths[label]
         for frame in frames:
@@ -224,7 +224,7 @@ def test_long_paths_are_thinned_only_behind_the_newest_stretch():
     x_all = paths["SGD"]["x"].to_numpy()
     every = tr.thinning(2000)
     assert every > 1
-    frames = fig.race_frames
+    frames = fig.plain_frames
     for before, frame in itertools.pairwise(frames):
         k, since = int(frame["name"]), int(before["name"])
         x = unpack(frame_trace(frame, i)["x"])
@@ -274,7 +274,7 @@ def test_arrows_in_frame_k_are_the_directions_of_step_k():
               if str(t.meta).startswith("arrow:")}  # fmt: skip
     assert ("SGD", "arrow:buffer") not in arrows  # plain SGD keeps no buffer
     assert len(arrows) == 8
-    frames = fig.race_frames
+    frames = fig.plain_frames
     assert set(arrows.values()) <= set(frames[0]["traces"])
     length = 0.08 * 4.0  # the bowl's square is 4 wide
     for frame in frames[:-1]:
@@ -366,7 +366,7 @@ def test_surface_paths_float_above_the_surface_and_race_too():
         p = paths[label]
         np.testing.assert_allclose(t.z, np.log1p(p["loss"]) + lift)
         np.testing.assert_array_equal(t.x, p["x"])
-    frames = fig.race_frames
+    frames = fig.plain_frames
     assert 2 <= len(frames) <= tr.SURFACE_FRAMES
     paths_i = indices(fig, "path")
     for frame in frames:
@@ -381,7 +381,7 @@ def test_surface_paths_float_above_the_surface_and_race_too():
     # a longer path is thinned while it plays, and whole at the end
     paths, colors = paths_for("rastrigin", ["sgd"], steps=4 * tr.SURFACE_POINTS)
     fig = tr.surface_figure("rastrigin", paths, colors)
-    frames = fig.race_frames
+    frames = fig.plain_frames
     middle = frames[len(frames) // 2]
     k = int(middle["name"])
     z = unpack(frame_trace(middle, 1)["z"])

@@ -235,25 +235,26 @@ def band(x, low, high, colour: str, legendgroup: str | None = None, alpha: float
 
 class FramedFigure(go.Figure):
     """A ``go.Figure`` whose animation frames and a few large layout parts are plain dicts,
-    handed to Plotly as built (the race on Descent trajectories; cached figures with frames,
-    :func:`dashboard.page.figure`).
+    handed to Plotly as they are.
 
     Plotly validates every trace of every frame it is given (about 0.4 ms each), which for 60
     frames × 20 traces is most of a second on every change of a setting; it also deep-copies
     its whole theme template into each figure (tens of ms) and validates every step of the
-    animation slider. These parts are built here in one fixed shape (``race_frames``,
-    ``raw_layout``: template, slider, play buttons), and a unit test passes the whole figure
-    through ``go.Figure`` to prove it valid. :meth:`to_dict` — what ``plotly.io.to_json``,
-    ``write_html`` and ``st.plotly_chart`` serialise — includes them."""
+    animation slider. The race on Descent trajectories builds these parts in one fixed shape
+    (``plain_frames``, ``raw_layout``: template, slider, play buttons; a unit test passes the
+    whole figure through ``go.Figure`` to prove it valid), and a cached figure
+    (:func:`dashboard.page.figure`) hands back the frames Plotly validated when it was built.
+    :meth:`to_dict` — what ``plotly.io.to_json``, ``write_html`` and ``st.plotly_chart``
+    serialise — includes them."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self._race_frames: list[dict] = []
+        self._plain_frames: list[dict] = []
         self._raw_layout: dict[str, Any] = {}
 
     @property
-    def race_frames(self) -> list[dict]:
-        return self._race_frames
+    def plain_frames(self) -> list[dict]:
+        return self._plain_frames
 
     @property
     def raw_layout(self) -> dict[str, Any]:
@@ -263,6 +264,6 @@ class FramedFigure(go.Figure):
         out = super().to_dict()
         if self._raw_layout:
             out["layout"] = {**out.get("layout", {}), **self._raw_layout}
-        if self._race_frames:
-            out["frames"] = self._race_frames
+        if self._plain_frames:
+            out["frames"] = self._plain_frames
         return out

@@ -410,7 +410,7 @@ def contour_figure(
             for ax, ay, norm in by_kind.values():
                 data.append(_arrow_data(ax[j], ay[j], k, norm[j]))
         frames.append({"data": data, "traces": moving, "name": str(k)})
-    fig.race_frames[:] = frames
+    fig.plain_frames[:] = frames
     fig.update_xaxes(range=[x0, x1], title="x", constrain="domain", showgrid=False,
                      zeroline=False)  # fmt: skip
     fig.update_yaxes(range=[y0, y1], title="y", scaleanchor="x", scaleratio=1,
@@ -682,7 +682,7 @@ def surface_figure(
             data.append({"type": "scatter3d", "x": packed(x[head]), "y": packed(y[head]),
                          "z": packed(z[head])})  # fmt: skip
         frames.append({"data": data, "traces": moving, "name": str(k)})
-    fig.race_frames[:] = frames
+    fig.plain_frames[:] = frames
     fig.update_layout(
         scene={
             "xaxis": {"title": "x", "range": [x0, x1]},
