@@ -265,20 +265,20 @@ def _heavy_ball(params, grads, state, hp, nesterov: bool) -> None:
     state["t"] += 1
     g = _coupled(params, grads, hp)
     buf = state["momentum_buffer"]
-    mu = hp["momentum"]
+    lr, mu, tau = hp["lr"], hp["momentum"], hp.get("dampening", 0.0)
+    # torch ignores τ when μ = 0 (no buffer at all): then b = 0·b + 1·g = g exactly.
+    if type(lr) is type(mu) is type(tau) is float:  # every row agrees: no per-row helpers
+        keep = 1.0 if mu == 0 else 1.0 - tau
+    else:
+        keep = np.where(np.asarray(mu) == 0, 1.0, 1.0 - np.asarray(tau, dtype=np.float64))
+        lr, mu, keep = _c(lr, params), _c(mu, buf), _c(keep, buf)
     if state["t"] == 1:
         buf[...] = g  # torch: b₁ = g (no dampening on the first step)
     else:
-        buf *= _c(mu, buf)
-        # torch ignores τ when μ = 0 (no buffer at all): then b = 0·b + 1·g = g exactly.
-        tau = hp.get("dampening", 0.0)
-        if isinstance(mu, np.ndarray) or isinstance(tau, np.ndarray):
-            keep = np.where(np.asarray(mu) == 0, 1.0, 1.0 - np.asarray(tau, dtype=np.float64))
-        else:
-            keep = 1.0 if mu == 0 else 1.0 - tau
-        buf += _c(keep, buf) * g
-    step = g + _c(mu, buf) * buf if nesterov else buf
-    params -= _c(hp["lr"], params) * step
+        buf *= mu
+        buf += keep * g
+    step = g + mu * buf if nesterov else buf
+    params -= lr * step
 
 
 def _momentum_update(params, grads, state, hp):
@@ -438,20 +438,38 @@ def _adam_init(params, hp):
 
 def _adam_step(params, g, state, hp) -> None:
     t = state["t"]
-    b1, b2 = hp["betas"]
+    lr, (b1, b2), eps = hp["lr"], hp["betas"], hp["eps"]
     m, v = state["exp_avg"], state["exp_avg_sq"]
-    m += _c(1.0 - b1, m) * (g - m)  # torch: lerp
-    v *= _c(b2, v)
-    v += _c(1.0 - b2, v) * (g * g)
-    step_size = hp["lr"] / _bias_correction(b1, t)
-    bc2_sqrt = _c(_sqrt(_bias_correction(b2, t)), v)
+    if type(lr) is type(b1) is type(b2) is type(eps) is float:
+        # Every row agrees (a lone run, or a group's rows differing in nothing): the per-row
+        # helpers below reduce to this plain float arithmetic, done here without their calls
+        # (they cost a quarter of a small network's update).
+        keep1, keep2, decay2 = 1.0 - b1, 1.0 - b2, b2
+        step_size, bc2_sqrt = lr / (1.0 - b1**t), math.sqrt(1.0 - b2**t)
+    else:
+        keep1, keep2, decay2, eps = _c(1.0 - b1, m), _c(1.0 - b2, v), _c(b2, v), _c(eps, v)
+        step_size = _c(lr / _bias_correction(b1, t), params)
+        bc2_sqrt = _c(_sqrt(_bias_correction(b2, t)), v)
+    # In place where a temporary can be reused: the same operations on the same operands
+    # (× is commutative), fewer arrays allocated.
+    x = g - m
+    x *= keep1
+    m += x  # torch: lerp
+    v *= decay2
+    x = np.multiply(g, g, out=x)
+    x *= keep2
+    v += x
     if hp["amsgrad"]:
         vmax = state["max_exp_avg_sq"]
         np.maximum(vmax, v, out=vmax)
-        denom = np.sqrt(vmax) / bc2_sqrt + _c(hp["eps"], v)
+        x = np.sqrt(vmax, out=x)
     else:
-        denom = np.sqrt(v) / bc2_sqrt + _c(hp["eps"], v)
-    params -= _c(step_size, params) * (m / denom)
+        x = np.sqrt(v, out=x)
+    x /= bc2_sqrt
+    x += eps  # √v̂ + ε
+    x = np.divide(m, x, out=x)
+    x *= step_size
+    params -= x
 
 
 def _adam_update(params, grads, state, hp):

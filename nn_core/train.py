@@ -389,15 +389,21 @@ def train_epoch(
     with np.errstate(all="ignore"):
         set_learning_rates(g, epoch)
         Xe, ye = shuffled(g)
+        shared = Xe.ndim == 2  # one order for every run: no run axis to slice along
         batch, dropout, last_k = g.batch, g.arch.dropout > 0, g.n_steps - 1
         histogram_k = last_k if epoch % tr.histogram_every == 0 else -1
         step_losses = epoch <= tr.step_epochs
         lap("batches")
+        timed = lap is not _no_lap  # see train_step
         for k in range(g.n_steps):
-            lo = k * batch
-            xb, yb = Xe[..., lo : lo + batch, :], ye[:, lo : lo + batch]
+            lo, hi = k * batch, (k + 1) * batch
+            if shared:
+                xb, yb = Xe[lo:hi], ye[lo:hi]
+            else:
+                xb, yb = Xe[:, lo:hi], ye[:, lo:hi]
             masks = dropout_masks(g, xb.shape[-2]) if dropout else None
-            lap("batches")
+            if timed:
+                lap("batches")
             train_step(g, epoch, xb, yb, masks, k == histogram_k, step_losses, lap)
             if not g.n_active:
                 break
@@ -457,16 +463,15 @@ def set_learning_rates(g: Group, epoch: int) -> None:
 
 def shuffled(g: Group) -> tuple[Array, Array]:
     """This epoch's training data in each seed's own shuffled order, cut into mini-batches by
-    the loop: x (N, n₀) and y (1, N, …) when every run sees the same order (one seed, or the
-    full batch), else one order per run, x (R, N, n₀) and y (R, N, …). (y keeps a leading axis
-    either way, so that the loss's operands have one number of axes.)"""
+    the loop: x (N, n₀) and y (N, …) when every run sees the same order (one seed, or the full
+    batch), else one order per run, x (R, N, n₀) and y (R, N, …)."""
     X, y = g.data.X_train, g.data.y_train
     n = len(X)
     if g.batch >= n:
-        return X, y[None]
+        return X, y
     perms = [rng.permutation(n) for rng in g.order_rngs]
     if len(perms) == 1:
-        return X[perms[0]], y[perms[0]][None]
+        return X[perms[0]], y[perms[0]]
     return np.stack([X[p] for p in perms])[g.seed_row], np.stack([y[p] for p in perms])[g.seed_row]
 
 

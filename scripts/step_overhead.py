@@ -99,6 +99,7 @@ def main() -> int:
             if not np.array_equal(final[(n, v)], final[(n, "new")]):
                 print(f"!! {n}: {v}'s final parameters differ from new's")
     best = {key: [np.inf, np.inf] for key in fns}
+    walls = {key: [] for key in fns}
     for r in range(args.rounds):
         for n in names:
             for v in list(versions) if r % 2 == 0 else list(versions)[::-1]:
@@ -107,6 +108,7 @@ def main() -> int:
                 t1, c1 = time.perf_counter(), time.process_time()
                 b = best[(n, v)]
                 b[0], b[1] = min(b[0], t1 - t0), min(b[1], c1 - c0)
+                walls[(n, v)].append(t1 - t0)
     head = "".join(f"{v + ' wall':>11}{v + ' cpu':>10}" for v in versions)
     print(f"{'µs/step':14}{head}   (best of {args.rounds}; old={args.old}, base={args.base})")
     for n in names:
@@ -116,6 +118,14 @@ def main() -> int:
             for v in versions
         )
         print(f"{n:14}{row}")
+    # A shared machine's speed drifts over minutes, which moves best-of-N by more than the
+    # differences looked for; versions timed back to back in the same round see the same
+    # machine, so their per-round ratio is the steadier figure.
+    print(f"\n{'new / old':14}{'median':>8}{'quartiles':>16}   (per-round ratio of wall times)")
+    for n in names:
+        ratio = np.array(walls[(n, "new")]) / np.array(walls[(n, "old")])
+        q1, med, q3 = np.percentile(ratio, [25, 50, 75])
+        print(f"{n:14}{med:8.3f}   {q1:6.3f} – {q3:5.3f}")
     return 0
 
 
