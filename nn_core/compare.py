@@ -162,6 +162,11 @@ def run_comparison(
     pool = executor if isinstance(executor, LocalPool) else None
     workers = pool.workers if pool is not None else schedule.LOCAL_POOL.workers
     tasks = schedule.plan(config, groups, data, ship_data, workers if lockstep else 1)
+    backend = schedule.choose(executor, tasks)
+    if backend.name == "inline":
+        # One after another in this process, which reports and hears a cancel every epoch
+        # anyway: slices of a group would only repeat its per-step work for each slice.
+        tasks = schedule.plan(config, groups, data, ship_data, cut=False)
     tally = _Tally(config, tasks, progress)
     records: list[RunRecord] = []
     incomplete = {"any": False}
@@ -174,7 +179,6 @@ def run_comparison(
             incomplete["any"] = True
         tally.finish(task)
 
-    backend = schedule.choose(executor, tasks)
     try:
         cancelled = schedule.run_tasks(
             tasks,

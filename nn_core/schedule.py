@@ -142,11 +142,13 @@ def plan(
     data: Dataset,
     ship_data: bool,
     workers: int = 1,
+    cut: bool = True,
 ) -> list[Task]:
     """Tasks for ``groups`` (from :func:`nn_core.train.plan_groups`): each group cut into
     contiguous slices of about :data:`TASK_SECONDS`, and the longest task cut further while
-    there are fewer tasks than ``workers``. Lockstep training of a slice gives exactly the
-    numbers of the whole group, so cutting changes only the time."""
+    there are fewer tasks than ``workers``; ``cut=False``: one task per group. Lockstep
+    training of a slice gives exactly the numbers of the whole group, so cutting changes only
+    the time."""
     n_train, n_val = len(data.X_train), len(data.X_val)
     sizes = (data.n_features, *config.network.hidden_layers, data.n_outputs)
     macs = sum(a * b for a, b in itertools.pairwise(sizes))
@@ -156,8 +158,9 @@ def plan(
     for group in groups:
         members = [(run_of[run.label], seed) for run, seed in group]
         seconds = together([cost[r] for r, _ in members])
-        slices.extend(_cut(members, min(len(members), max(1, round(seconds / TASK_SECONDS)))))
-    while len(slices) < workers:
+        k = min(len(members), max(1, round(seconds / TASK_SECONDS))) if cut else 1
+        slices.extend(_cut(members, k))
+    while cut and len(slices) < workers:
         longest = max(range(len(slices)), key=lambda i: together([cost[r] for r, _ in slices[i]]))
         if len(slices[longest]) < 2:
             break

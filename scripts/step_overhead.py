@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -30,7 +31,10 @@ import numpy as np  # noqa: E402
 
 from benchmarks.workloads import registry  # noqa: E402
 
-WORKLOADS = "b1-sgd,b1-adam,b32-momentum,b32-adam,b64-adam,full-gd,full-adam,digits-like"
+WORKLOADS = (
+    "b1-sgd,b1-adam,b32-momentum,b32-adam,b64-adam,full-gd,full-adam,digits-like,"
+    "preset-1seed,preset-3seeds,lockstep-b32"
+)
 
 
 def unpack(commit: str, name: str, into: Path) -> None:
@@ -52,6 +56,8 @@ def runner(pkg: str, w, scale: float, recording: str):
     doc["training"]["snapshot_every"] = min(doc["training"].get("snapshot_every", 1), epochs)
     config = cls.ExperimentConfig.from_dict(doc)
     data = w.data()
+    if w.kind == "comparison":
+        return comparison_runner(pkg, config, data)
     run, seed = config.runs[0], config.seeds[0]
     if pkg == "nn_core_old":
         tr = importlib.import_module(pkg + ".training")
@@ -70,6 +76,33 @@ def runner(pkg: str, w, scale: float, recording: str):
     arch = tr.build_architecture(config, data)
     theta0 = {seed: tr.initial_params(config, arch, seed)}
     return lambda: tr.train_group(config, [(run, seed)], data, arch, theta0)[0]
+
+
+@dataclass
+class Finished:
+    """What the timing loop reads of a comparison: its run-steps and every final θ."""
+
+    steps: int
+    snapshots: list
+
+
+def comparison_runner(pkg: str, config, data):
+    """A function running the whole comparison in this process (lockstep groups, no worker
+    process on any version), returning its run-steps and final parameters."""
+    module = importlib.import_module(pkg + (".training" if pkg == "nn_core_old" else ".compare"))
+    kwargs = {"parallel": False} if pkg == "nn_core_old" else {"executor": "inline"}
+    n = len(data.X_train)
+    steps = sum(
+        config.training.epochs * -(-n // (n if r.batch_size == "full" else r.batch_size))
+        for r in config.runs
+    ) * len(config.seeds)
+
+    def go():
+        res = module.run_comparison(config, data=data, **kwargs)
+        final = np.concatenate([res.snapshots[key][1][-1] for key in sorted(res.snapshots)])
+        return Finished(steps, [final])
+
+    return go
 
 
 def main() -> int:

@@ -114,8 +114,32 @@ def test_inline_and_the_local_pool_give_the_same_tables(pool, small_tasks):
     with ThreadPoolExecutor(2) as threads:
         assert_same(inline, run_comparison(config, progress=seen.append, executor=threads))
     assert seen and seen[-1].done_steps == seen[-1].total_steps
-    # whole groups (no cutting) give the same numbers as the slices
+    # in-process the groups are not cut (next test): runs one at a time give the same numbers
     assert_same(inline, run_comparison(config, executor="inline", lockstep=False))
+
+
+def test_in_process_each_group_is_one_task_however_small_tasks_are(small_tasks, monkeypatch):
+    """Slices run one after another in one process would repeat each step's fixed work (the
+    loop, NumPy's per-call overhead) once per slice, and buy nothing: progress and cancel come
+    every epoch in-process anyway."""
+    config = comparison()
+    data = datasets.make(config.dataset)
+    groups = plan_groups(config, len(data.X_train))
+    assert len(schedule.plan(config, groups, data, False, 2)) > len(groups)  # a pool cuts them
+    trained = []
+    real = schedule.run_task
+
+    def counted(task, channel=None):
+        trained.append(task.members)
+        return real(task, channel)
+
+    monkeypatch.setattr(schedule, "run_task", counted)
+    progress = []
+    res = run_comparison(config, progress=progress.append, executor="inline")
+    run_of = {run.label: i for i, run in enumerate(config.runs)}
+    assert trained == [tuple((run_of[run.label], seed) for run, seed in g) for g in groups]
+    assert progress[-1].done_steps == progress[-1].total_steps
+    assert len(res.summary) == len(config.runs) * 3
 
 
 def test_the_rule_keeps_short_comparisons_in_process(monkeypatch):
