@@ -218,6 +218,8 @@ def _zeros(params: Array, *names: str) -> State:
 def _coupled(params: Array, grads: Array, hp: dict) -> Array:
     """g + λθ (torch's coupled weight decay); g itself for a scalar λ = 0."""
     wd = hp["weight_decay"]
+    if type(wd) is float and wd == 0.0:  # the common case, without _is_zero's call
+        return grads
     return grads if _is_zero(wd) else grads + _c(wd, params) * params
 
 
@@ -254,7 +256,8 @@ def _sgd_update(params, grads, state, hp):
     """
     state["t"] += 1
     g = _coupled(params, grads, hp)
-    params -= _c(hp["lr"], params) * g
+    lr = hp["lr"]
+    params -= (lr if type(lr) is float else _c(lr, params)) * g
 
 
 def _momentum_init(params, hp):
