@@ -8,7 +8,8 @@ description and calls :func:`nn_core.train.train_members`, the one training entr
 returns the group's :class:`~nn_core.train.RunRecord` list. The same function runs on every
 path, so the numbers do not depend on where a task ran:
 
-- **inline** (:class:`InlineExecutor`): in the calling thread, one task at a time;
+- **inline** (:class:`InlineExecutor`): in the calling thread, one task at a time (one task per
+  lockstep group: :func:`nn_core.compare.run_comparison` does not cut groups it trains here);
 - **local** (:class:`LocalPool`): a warm pool of worker processes on this machine, started from
   a ``forkserver`` (``spawn`` where there is none): never a fork of the caller, which may be
   Streamlit's threaded server;

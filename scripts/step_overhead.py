@@ -1,6 +1,7 @@
-"""Per-step time of one-run workloads: this worktree's nn_core against earlier commits, in one
-process, alternating, best of N rounds (wall and CPU time). Also checks that every version ends
-with the same final parameters, bit for bit.
+"""Per-step time of one-run workloads and whole comparisons (in-process, one core): this
+worktree's nn_core against earlier commits, in one process, alternating; best of N rounds (wall
+and CPU time) and the median per-round ratio new / old. Also checks that every version ends with
+the same final parameters, bit for bit.
 
     python scripts/step_overhead.py          # 3e5958b (base) and 0accc65 (old) against now
     python scripts/step_overhead.py --rounds 21 --scale 0.3 --workloads b1-sgd,digits-like
