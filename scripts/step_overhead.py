@@ -31,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.workloads import registry  # noqa: E402
+from nn_core.train import steps_per_epoch  # noqa: E402
 
 WORKLOADS = (
     "b1-sgd,b1-adam,b32-momentum,b32-adam,b64-adam,full-gd,full-adam,digits-like,"
@@ -93,10 +94,8 @@ def comparison_runner(pkg: str, config, data):
     module = importlib.import_module(pkg + (".training" if pkg == "nn_core_old" else ".compare"))
     kwargs = {"parallel": False} if pkg == "nn_core_old" else {"executor": "inline"}
     n = len(data.X_train)
-    steps = sum(
-        config.training.epochs * -(-n // (n if r.batch_size == "full" else r.batch_size))
-        for r in config.runs
-    ) * len(config.seeds)
+    per_seed = sum(steps_per_epoch(r, n) for r in config.runs)
+    steps = config.training.epochs * per_seed * len(config.seeds)
 
     def go():
         res = module.run_comparison(config, data=data, **kwargs)
